@@ -1,0 +1,3 @@
+from bam_core.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,57 @@
+"""`bam <stage> ...`: one console command whose subcommands are the workflow's stages.
+
+Each stage lives in its own module with a `main(argv)`; it is imported only when asked for, so
+`bam collect` does not pay for importing torch. A BamError is printed as one line, no traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+from bam_core.errors import BamError
+
+STAGES = {
+    "prepare": ("bam_core.prepare", "write one task's train/dev/test parquet from a data source"),
+    "demo-encoder": ("bam_core.demo_encoder", "train the demo WordPiece tokenizer and write its BertConfig"),
+    "tokenize": ("bam_core.tokens", "tokenize one task's splits once for every training job"),
+    "train": ("bam_core.train", "train one run (single- or multi-task) from a run spec JSON"),
+    "teacher-logits": ("bam_core.teachers", "merge teacher runs' logits into one teacher file"),
+    "run-spec": ("bam_core.run_spec", "write a run spec JSON from the workflow's settings"),
+    "choose-alpha": ("bam_core.alpha_choice", "pick Single's layer-wise decay per task by median dev score"),
+    "collect": ("bam_core.scores", "collect every run's metrics into scores.parquet"),
+    "stats": ("bam_core.stats", "bootstrap and Mann-Whitney tests with Holm correction for one table"),
+    "tables": ("bam_core.tables", "render the paper's tables as LaTeX"),
+    "figures": ("bam_core.figures", "seed distributions and training curves"),
+    "submission": ("bam_core.submission", "GLUE leaderboard TSVs from the best-dev Single->Multi run"),
+    "cost": ("bam_core.cost", "runs, wall and GPU hours, throughput per variant"),
+}
+
+
+def usage() -> str:
+    lines = ["usage: bam <stage> [options]", "", "stages:"]
+    lines += [f"  {name:<15} {help_}" for name, (_, help_) in STAGES.items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage())
+        return 0 if argv else 2
+    stage, rest = argv[0], argv[1:]
+    if stage not in STAGES:
+        print(f"bam: unknown stage {stage!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    module = importlib.import_module(STAGES[stage][0])
+    try:
+        return int(module.main(rest) or 0)
+    except BamError as err:
+        print(f"bam {stage}: error: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
