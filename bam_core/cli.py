@@ -20,6 +20,7 @@ STAGES = {
     "teacher-logits": ("bam_core.teachers", "merge teacher runs' logits into one teacher file"),
     "run-spec": ("bam_core.run_spec", "write a run spec JSON from the workflow's settings"),
     "choose-alpha": ("bam_core.alpha_choice", "pick Single's layer-wise decay per task by median dev score"),
+    "select-single": ("bam_core.alpha_choice:select_main", "assemble Single's runs from the chosen grid runs"),
     "collect": ("bam_core.scores", "collect every run's metrics into scores.parquet"),
     "stats": ("bam_core.stats", "bootstrap and Mann-Whitney tests with Holm correction for one table"),
     "tables": ("bam_core.tables", "render the paper's tables as LaTeX"),
@@ -45,9 +46,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bam: unknown stage {stage!r}\n\n{usage()}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    module = importlib.import_module(STAGES[stage][0])
+    module_name, _, func = STAGES[stage][0].partition(":")
+    entry = getattr(importlib.import_module(module_name), func or "main")
     try:
-        return int(module.main(rest) or 0)
+        return int(entry(rest) or 0)
     except BamError as err:
         print(f"bam {stage}: error: {err}", file=sys.stderr)
         return 1

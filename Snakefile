@@ -1,0 +1,24 @@
+"""BAM! Born-Again Multi-Task Networks (Clark et al., ACL 2019) as one DAG.
+
+`snakemake --cores 2` runs the offline demo; `--configfile workflow/configs/paper.yaml` the paper.
+"""
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/teachers.smk"
+include: "workflow/rules/scores.smk"
+
+
+rule all:
+    input:
+        final_outputs(),
+    default_target: True

@@ -1,0 +1,91 @@
+"""Single's layer-wise decay, chosen per task from a grid by median dev score over seeds.
+
+`bam choose-alpha --grid 1.0 0.9 --out results/alpha_choice.json METRICS.json...` picks, for each task,
+the alpha whose runs have the highest median dev score (ties go to the earlier grid value).
+`bam select-single --choice results/alpha_choice.json --out-dir results/runs/single/S/G RUN_DIR...`
+then assembles Single's run from the chosen grid runs, in the format of any other run, so teachers,
+scores and figures need not know that Single was selected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from bam_core.errors import BamError
+from bam_core.io import read_json, write_json, write_parquet
+from bam_core.tasks import get_task
+
+
+def choose(grid: list[float], metrics_paths: list[str]) -> dict:
+    scores: dict[str, dict[float, list[float]]] = {}
+    for path in metrics_paths:
+        metrics = read_json(path)
+        alpha = float(metrics["spec"]["layerwise_lr_decay"])
+        for task, result in metrics["tasks"].items():
+            scores.setdefault(task, {}).setdefault(alpha, []).append(result["score"])
+    choice, medians = {}, {}
+    for task, by_alpha in scores.items():
+        missing = [a for a in grid if a not in by_alpha]
+        if missing:
+            raise BamError(f"task {task}: no grid runs with alpha {missing[0]:g}")
+        medians[task] = {f"{a:g}": statistics.median(by_alpha[a]) for a in grid}
+        choice[task] = max(grid, key=lambda a: (statistics.median(by_alpha[a]), -grid.index(a)))
+    return {"choice": choice, "medians": medians}
+
+
+def _rows_of(path: Path, task: str):
+    table = pq.read_table(path)
+    return table.filter(pc.equal(table["task"], task))
+
+
+def select(choice: dict[str, float], run_dirs: list[str], out_dir: str) -> None:
+    by_alpha: dict[float, Path] = {}
+    for run_dir in map(Path, run_dirs):
+        by_alpha[float(read_json(run_dir / "metrics.json")["spec"]["layerwise_lr_decay"])] = run_dir
+    tasks_metrics, sources, predictions, logits = {}, {}, [], []
+    tasks = list(read_json(next(iter(by_alpha.values())) / "metrics.json")["tasks"])
+    for task in tasks:
+        if task not in choice:
+            raise BamError(f"alpha choice has no entry for task {task}")
+        if choice[task] not in by_alpha:
+            raise BamError(f"task {task}: chosen alpha {choice[task]:g} has no run among {run_dirs}")
+        src = by_alpha[choice[task]]
+        sources[task] = str(src)
+        tasks_metrics[task] = read_json(src / "metrics.json")["tasks"][task]
+        predictions.append(_rows_of(src / "predictions.parquet", task))
+        logits.append(_rows_of(src / "logits.parquet", task))
+    out = Path(out_dir)
+    averaged = [m["score"] for t, m in tasks_metrics.items() if get_task(t).in_average]
+    logits_meta = pq.read_schema(next(iter(by_alpha.values())) / "logits.parquet").metadata
+    write_parquet(pa.concat_tables(predictions), out / "predictions.parquet")
+    merged_logits = pa.concat_tables(logits).replace_schema_metadata(logits_meta)
+    write_parquet(merged_logits, out / "logits.parquet")
+    write_json({"spec": {"mode": "single", "tasks": tasks, "layerwise_lr_decay": {t: choice[t] for t in tasks}},
+                "selected_from": sources, "tasks": tasks_metrics,
+                "average": sum(averaged) / len(averaged) if averaged else None}, out / "metrics.json")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="bam choose-alpha", description=__doc__.splitlines()[0])
+    parser.add_argument("--grid", type=float, nargs="+", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("metrics", nargs="+")
+    args = parser.parse_args(argv)
+    write_json(choose(args.grid, args.metrics), args.out)
+    return 0
+
+
+def select_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="bam select-single", description="assemble Single from its grid")
+    parser.add_argument("--choice", required=True)
+    parser.add_argument("--out-dir", required=True)
+    parser.add_argument("run_dirs", nargs="+")
+    args = parser.parse_args(argv)
+    select(read_json(args.choice)["choice"], args.run_dirs, args.out_dir)
+    return 0

@@ -1,0 +1,87 @@
+"""The run table the workflow expands from the variants: known counts, settings and wiring."""
+
+import pytest
+
+from bam_core.alpha_choice import choose
+from bam_core.errors import BamError
+from bam_core.io import write_json
+from bam_core.run_spec import fill_alpha
+from bam_core.scores import collect
+from tests.test_config import demo_config, plan_of
+
+
+def test_demo_runs_per_variant():
+    plan = plan_of(demo_config())
+    assert plan.trained == [v for v in plan.variants if v != "single"]
+    assert len(plan.runs()) == 17 * 3  # 15 reported variants + 2 grid variants, one `all` group each, 3 seeds
+    per_task = demo_config()
+    per_task["training"]["single_task_jobs"] = "per_task"
+    plan = plan_of(per_task)
+    assert plan.groups("single-single") == ["CoLA", "SST-2", "MRPC", "STS-B", "QQP", "MNLI", "QNLI", "RTE"]
+    assert plan.groups("rte-mnli") == ["all"]
+    # 7 single-task variants (2 grid, single, single-single, single-multi-single, 2 fine-tuned) x 8 tasks
+    # + 10 multi-task variants, x 3 seeds
+    assert len(plan.runs()) == (7 * 8 + 10) * 3
+
+
+def test_spec_settings_of_a_distilled_and_a_finetuned_run():
+    plan = plan_of(demo_config())
+    spec = plan.spec_settings("single-multi", 2, "all", "results/encoders/demo-tiny", "results/tokens/demo-tiny")
+    assert spec["teacher_logits"] == "results/teachers/single/0/logits.parquet"  # teacher_seed: first
+    assert (spec["lr"], spec["batch_size"], spec["layerwise_lr_decay"], spec["annealing"]) == (1e-3, 64, 0.9, "linear")
+    assert spec["init"] == {"kind": "config", "path": "results/encoders/demo-tiny"}
+    assert spec["save_model"] is True  # single-multi initialises single-multi-ft
+    ft = plan.spec_settings("single-multi-ft", 1, "all", "enc", "tok")
+    assert ft["init"] == {"kind": "checkpoint", "path": "results/runs/single-multi/1/all/model"}
+    assert (ft["lr"], ft["batch_size"], ft["teacher_logits"]) == (1e-4, 32, None)
+    assert "layerwise_lr_decay" not in ft and plan.needs_alpha_choice("single-multi-ft")
+    ablation = plan.spec_settings("ablation-lambda-0.5", 0, "all", "enc", "tok")
+    assert ablation["annealing"] == 0.5 and ablation["save_model"] is False
+
+
+def test_teacher_seed_same_pairs_seeds():
+    config = demo_config()
+    config["variants"]["single-multi"]["teacher_seed"] = "same"
+    plan = plan_of(config)
+    assert plan.teacher_seed("single-multi", 2) == 2
+    assert plan.teacher_seed("multi-multi", 2) == 0
+
+
+def test_fill_alpha_per_task():
+    settings = {"tasks": ["CoLA", "RTE"], "lr": 1.0}
+    assert fill_alpha(settings, {"CoLA": 1.0, "RTE": 0.9})["layerwise_lr_decay"] == {"CoLA": 1.0, "RTE": 0.9}
+    assert fill_alpha({"tasks": ["RTE"]}, {"RTE": 0.9})["layerwise_lr_decay"] == 0.9
+    with pytest.raises(BamError, match="alpha choice has no entry for task\\(s\\) RTE"):
+        fill_alpha(settings, {"CoLA": 1.0})
+
+
+def _metrics(tmp_path, variant, seed, alpha, scores):
+    path = tmp_path / "runs" / variant / str(seed) / "all" / "metrics.json"
+    write_json({"spec": {"layerwise_lr_decay": alpha},
+                "tasks": {t: {"metric": "accuracy", "score": s} for t, s in scores.items()}}, path)
+    return str(path)
+
+
+def test_choose_alpha_by_median_over_seeds(tmp_path):
+    paths = [
+        _metrics(tmp_path, "single.alpha1", 0, 1.0, {"RTE": 60.0, "CoLA": 10.0}),
+        _metrics(tmp_path, "single.alpha1", 1, 1.0, {"RTE": 70.0, "CoLA": 20.0}),
+        _metrics(tmp_path, "single.alpha1", 2, 1.0, {"RTE": 90.0, "CoLA": 30.0}),
+        _metrics(tmp_path, "single.alpha0.9", 0, 0.9, {"RTE": 65.0, "CoLA": 5.0}),
+        _metrics(tmp_path, "single.alpha0.9", 1, 0.9, {"RTE": 66.0, "CoLA": 20.0}),
+        _metrics(tmp_path, "single.alpha0.9", 2, 0.9, {"RTE": 67.0, "CoLA": 99.0}),
+    ]
+    result = choose([1.0, 0.9], paths)
+    # RTE medians 70 vs 66: alpha 1.0; CoLA medians 20 vs 20: a tie goes to the earlier grid value
+    assert result["choice"] == {"RTE": 1.0, "CoLA": 1.0}
+    assert result["medians"]["RTE"] == {"1": 70.0, "0.9": 66.0}
+
+
+def test_collect_scores_and_seed_average(tmp_path):
+    paths = [_metrics(tmp_path, "multi", 0, 0.9, {"RTE": 60.0, "CoLA": 20.0}),
+             _metrics(tmp_path, "multi", 1, 0.9, {"RTE": 70.0, "CoLA": 40.0})]
+    scores = collect(paths)
+    assert scores.columns.tolist() == ["variant", "seed", "task", "metric", "score"]
+    avg = scores[scores.task == "Avg"].set_index("seed")["score"].to_dict()
+    assert avg == {0: 40.0, 1: 55.0}
+    assert len(scores) == 6

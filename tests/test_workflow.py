@@ -1,0 +1,84 @@
+"""The DAG end to end on a reduced demo, then what each kind of change reruns (dry runs).
+
+One real run of tests/configs/mini.yaml (three tasks, two seeds, five variants) in a throwaway
+workspace; every invalidation test then edits the workspace, asks `snakemake -n` what it would rerun,
+and puts the edit back.
+"""
+
+import shutil
+
+import pandas as pd
+import pytest
+import yaml
+
+from tests.workspace import REPO, make_workspace, planned_jobs, snakemake, write_config
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    root = make_workspace(tmp_path_factory.mktemp("mini"), config="tests/configs/mini.yaml")
+    shutil.copytree(REPO / "bam_core", root / "bam_core")  # shadows the installed copy for the Snakefile
+    result = snakemake(root, "--cores", "2")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return root
+
+
+def config_of(root):
+    return yaml.safe_load((root / "config.yaml").read_text())
+
+
+def dry_run_after(root, edit):
+    """Job counts of a dry run with `edit(config)` applied, then the config put back."""
+    original = (root / "config.yaml").read_text()
+    config = config_of(root)
+    edit(config)
+    write_config(root, config)
+    try:
+        return planned_jobs(root)
+    finally:
+        (root / "config.yaml").write_text(original)
+
+
+def test_scores_have_one_row_per_variant_seed_task(workspace):
+    scores = pd.read_parquet(workspace / "results" / "scores.parquet")
+    variants = ["multi", "multi-ft", "multi-multi", "single", "single-multi"]
+    assert sorted(scores.variant.unique()) == variants
+    assert len(scores) == len(variants) * 2 * 4  # two seeds x (three tasks + Avg)
+    assert set(scores.task) == {"STS-B", "MNLI", "RTE", "Avg"}
+    assert scores.score.notna().all()
+
+
+def test_second_invocation_does_nothing(workspace):
+    assert planned_jobs(workspace) == {}
+
+
+def test_variant_setting_reruns_that_variant_and_its_dependants(workspace):
+    def edit(config):
+        config["variants"]["multi"]["settings"] = {"lr": 5.0e-4}
+
+    jobs = dry_run_after(workspace, edit)
+    # multi's two runs; multi-multi (taught by multi seed 0) and multi-ft (initialised from multi) at both seeds
+    assert jobs.pop("run_spec") == 2
+    assert jobs.pop("train") == 6
+    assert jobs.pop("teacher_logits") == 1
+    assert jobs.pop("collect_scores") == 1
+    assert set(jobs) <= REPORTING_RULES
+
+
+def test_code_change_reruns_its_stage(workspace):
+    module = workspace / "bam_core" / "scores.py"
+    original = module.read_text()
+    module.write_text(original + "\n# an edit\n")
+    try:
+        jobs = planned_jobs(workspace)
+        refactor_only = planned_jobs(workspace, "--rerun-triggers", "mtime", "input")
+    finally:
+        module.write_text(original)
+    assert jobs.pop("collect_scores") == 1
+    assert set(jobs) <= REPORTING_RULES
+    assert refactor_only == {}
+
+
+REPORTING_RULES = {"stats", "tables", "figures", "submission", "cost", "report_settings"}

@@ -1,0 +1,156 @@
+# Config validation, the run table expanded from the variants, and the rules' input functions.
+# All decisions live in bam_core (variants.py, config.py); this file only adapts them to Snakemake.
+
+import json
+import re
+import sys
+
+from snakemake.utils import validate
+
+from bam_core.code_version import code_fingerprint
+from bam_core.config import check_config
+from bam_core.errors import BamError
+from bam_core.variants import ALL, SINGLE, Plan, check_data_source
+
+SCHEMA = "../schemas/config.schema.yaml"
+
+try:
+    check_config(config, workflow.source_path(SCHEMA))
+    validate(config, SCHEMA, set_default=True)
+    check_data_source(config)
+    PLAN = Plan(config)
+except BamError as err:
+    sys.exit(f"config error: {err}")
+
+TASKS = list(PLAN.tasks)
+ENCODER = config["encoder"]["name"]
+DEMO_ENCODER = config["encoder"]["pretrained"] is None
+ENCODER_DIR = f"results/encoders/{ENCODER}"
+TOKENS_DIR = f"results/tokens/{ENCODER}"
+RUN_FILES = ["metrics.json", "predictions.parquet", "logits.parquet"]
+
+
+def _alternatives(names):
+    return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+
+
+wildcard_constraints:
+    task=_alternatives(TASKS),
+    split="train|dev|test",
+    seed=r"\d+",
+    group=_alternatives(TASKS + [ALL]),
+    variant=_alternatives(PLAN.variants),
+
+
+def final_outputs():
+    """What `rule all` asks for."""
+    return ["results/scores.parquet"]
+
+
+# -- data ---------------------------------------------------------------------------------------
+
+
+def prepare_options(wildcards):
+    """The source's command-line options for `bam prepare`."""
+    data = config["data"]
+    if data["source"] == "synthetic":
+        return f"--synthetic-seed {data['synthetic']['seed']} --synthetic-scale {data['synthetic']['scale']}"
+    if data["source"] == "glue_tsv":
+        return f"--glue-dir {data['glue_tsv_dir']}"
+    return f"--hub {data['hub']}"
+
+
+def tokenizer_input(wildcards):
+    """The demo encoder's directory when we build it; nothing for a pretrained encoder."""
+    return ENCODER_DIR if DEMO_ENCODER else []
+
+
+def tokenizer_name():
+    return ENCODER_DIR if DEMO_ENCODER else config["encoder"]["pretrained"]
+
+
+# -- training -----------------------------------------------------------------------------------
+
+
+def run_dir(variant, seed, group):
+    return f"results/runs/{variant}/{seed}/{group}"
+
+
+def run_files(variant, seed, name="metrics.json"):
+    """One file of every run of a variant at one seed."""
+    return [f"{run_dir(variant, seed, g)}/{name}" for g in PLAN.groups(variant)]
+
+
+def spec_settings(wildcards):
+    """The run's effective settings, as JSON: the params that decide whether it reruns."""
+    settings = PLAN.spec_settings(wildcards.variant, int(wildcards.seed), wildcards.group, ENCODER_DIR, TOKENS_DIR)
+    return json.dumps(settings, sort_keys=True)
+
+
+def alpha_choice_input(wildcards):
+    return "results/alpha_choice.json" if PLAN.needs_alpha_choice(wildcards.variant) else []
+
+
+def alpha_choice_option(wildcards, input):
+    return f"--alpha-choice {input.alpha}" if input.alpha else ""
+
+
+def train_inputs(wildcards):
+    """Tokens of the run's tasks, its teacher's logits, and the run that initialises it."""
+    variant, seed = PLAN.variants[wildcards.variant], int(wildcards.seed)
+    tasks = PLAN.group_tasks(wildcards.variant, wildcards.group)
+    inputs = {
+        "spec": f"results/specs/{wildcards.variant}/{seed}/{wildcards.group}.json",
+        "tokens": [f"{TOKENS_DIR}/{t}/{s}.parquet" for t in tasks for s in ("train", "dev", "test")],
+    }
+    if DEMO_ENCODER and variant.init is None:
+        inputs["encoder"] = ENCODER_DIR
+    if variant.teacher:
+        inputs["teacher"] = f"results/teachers/{variant.teacher}/{PLAN.teacher_seed(variant.id, seed)}/logits.parquet"
+    if variant.init:
+        inputs["init"] = f"{run_dir(variant.init, seed, ALL)}/metrics.json"
+    return inputs
+
+
+def _train_resource(wildcards, key):
+    return PLAN.resources(wildcards.variant)[key]
+
+
+def train_gpu(wildcards):
+    return _train_resource(wildcards, "gpu")
+
+
+def train_cpus(wildcards):
+    return _train_resource(wildcards, "cpus_per_task")
+
+
+def train_mem_mb(wildcards, attempt):
+    """A job killed for memory comes back with more (the checkpoint makes the retry a resume)."""
+    return _train_resource(wildcards, "mem_mb") * attempt
+
+
+def train_runtime(wildcards, attempt):
+    """A job killed at its time limit comes back with more time and resumes from its checkpoint."""
+    return _train_resource(wildcards, "runtime") * attempt
+
+
+def grid_metrics(wildcards):
+    """Every run of Single's alpha grid, all seeds."""
+    return [f for g in PLAN.grid for s in PLAN.seeds for f in run_files(g, s)]
+
+
+def grid_run_dirs(wildcards):
+    return [run_dir(g, wildcards.seed, wildcards.group) for g in PLAN.grid]
+
+
+def grid_run_files(wildcards):
+    return [f"{d}/{name}" for d in grid_run_dirs(wildcards) for name in RUN_FILES]
+
+
+def teacher_logits_inputs(wildcards):
+    return run_files(wildcards.variant, int(wildcards.seed), "logits.parquet")
+
+
+def all_reported_metrics(wildcards):
+    """The metrics of every run whose scores go into scores.parquet."""
+    return [f for v in PLAN.reported for s in PLAN.seeds for f in run_files(v, s)]

@@ -1,0 +1,52 @@
+# GLUE (or the synthetic suite) -> results/data/{task}/{split}.parquet -> results/tokens/{encoder}/...
+
+
+rule prepare:
+    output:
+        multiext("results/data/{task}/", "train.parquet", "dev.parquet", "test.parquet"),
+    log:
+        "results/logs/prepare/{task}.log",
+    params:
+        source=config["data"]["source"],
+        options=prepare_options,
+        code=code_fingerprint("data"),
+    resources:
+        **config["training"]["resources"]["data"],
+    shell:
+        "bam prepare {wildcards.task} --source {params.source} {params.options}"
+        " --out-dir results/data/{wildcards.task} > {log} 2>&1"
+
+
+rule demo_encoder:
+    input:
+        expand("results/data/{task}/train.parquet", task=TASKS),
+    output:
+        directory(ENCODER_DIR),
+    log:
+        f"results/logs/demo_encoder/{ENCODER}.log",
+    params:
+        demo=" ".join(f"--{k.replace('_', '-')} {v}" for k, v in config["encoder"]["demo"].items()),
+        max_positions=config["max_seq_length"],
+        code=code_fingerprint("tokens"),
+    shell:
+        "bam demo-encoder --data-dir results/data --tasks {TASKS} {params.demo}"
+        " --max-position-embeddings {params.max_positions} --out-dir {output} > {log} 2>&1"
+
+
+rule tokenize:
+    input:
+        data=multiext("results/data/{task}/", "train.parquet", "dev.parquet", "test.parquet"),
+        encoder=tokenizer_input,
+    output:
+        multiext(f"{TOKENS_DIR}/{{task}}/", "train.parquet", "dev.parquet", "test.parquet"),
+    log:
+        f"results/logs/tokenize/{ENCODER}/{{task}}.log",
+    params:
+        tokenizer=tokenizer_name(),
+        max_seq_length=config["max_seq_length"],
+        code=code_fingerprint("tokens"),
+    resources:
+        **config["training"]["resources"]["data"],
+    shell:
+        "bam tokenize --tokenizer {params.tokenizer} --data-dir results/data/{wildcards.task}"
+        " --out-dir {TOKENS_DIR}/{wildcards.task} --max-seq-length {params.max_seq_length} > {log} 2>&1"

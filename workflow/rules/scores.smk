@@ -1,0 +1,15 @@
+# Every run's dev scores -> results/scores.parquet (variant, seed, task, metric, score).
+
+
+rule collect_scores:
+    input:
+        all_reported_metrics,
+    output:
+        "results/scores.parquet",
+    log:
+        "results/logs/collect_scores.log",
+    params:
+        code=code_fingerprint("scores"),
+    localrule: True
+    shell:
+        "bam collect --out {output} {input} > {log} 2>&1"

@@ -1,0 +1,75 @@
+# One training job per run (variant, seed, group); Single is assembled from its alpha grid.
+
+
+rule run_spec:
+    input:
+        alpha=alpha_choice_input,
+    output:
+        "results/specs/{variant}/{seed}/{group}.json",
+    log:
+        "results/logs/run_spec/{variant}/{seed}/{group}.log",
+    params:
+        settings=spec_settings,
+        alpha=alpha_choice_option,
+    localrule: True
+    shell:
+        "bam run-spec {output} --settings {params.settings:q} {params.alpha} > {log} 2>&1"
+
+
+rule train:
+    input:
+        unpack(train_inputs),
+    output:
+        metrics="results/runs/{variant}/{seed}/{group}/metrics.json",
+        predictions="results/runs/{variant}/{seed}/{group}/predictions.parquet",
+        logits="results/runs/{variant}/{seed}/{group}/logits.parquet",
+        history="results/runs/{variant}/{seed}/{group}/history.parquet",
+    log:
+        "results/logs/train/{variant}/{seed}/{group}.log",
+    benchmark:
+        "results/benchmarks/train/{variant}/{seed}/{group}.tsv"
+    params:
+        code=code_fingerprint("train"),
+    threads: train_cpus
+    resources:
+        gpu=train_gpu,
+        mem_mb=train_mem_mb,
+        runtime=train_runtime,
+        cpus_per_task=train_cpus,
+    shell:
+        "bam train {input.spec} > {log} 2>&1"
+
+
+rule choose_alpha:
+    input:
+        grid_metrics,
+    output:
+        "results/alpha_choice.json",
+    log:
+        "results/logs/choose_alpha.log",
+    params:
+        grid=config["training"]["single_alpha_grid"],
+        code=code_fingerprint("select"),
+    localrule: True
+    shell:
+        "bam choose-alpha --grid {params.grid} --out {output} {input} > {log} 2>&1"
+
+
+rule select_single:
+    input:
+        choice="results/alpha_choice.json",
+        runs=grid_run_files,
+    output:
+        multiext(f"results/runs/{SINGLE}/{{seed}}/{{group}}/", *RUN_FILES),
+    log:
+        f"results/logs/select_single/{{seed}}/{{group}}.log",
+    params:
+        run_dirs=grid_run_dirs,
+        out_dir=f"results/runs/{SINGLE}/{{seed}}/{{group}}",
+        code=code_fingerprint("select"),
+    localrule: True
+    shell:
+        "bam select-single --choice {input.choice} --out-dir {params.out_dir} {params.run_dirs} > {log} 2>&1"
+
+
+ruleorder: select_single > train
