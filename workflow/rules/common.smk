@@ -13,6 +13,7 @@ from bam_core.errors import BamError
 from bam_core.variants import ALL, SINGLE, Plan, check_data_source
 
 SCHEMA = "../schemas/config.schema.yaml"
+CONDA_ENV = "../envs/bam.yaml"
 
 try:
     check_config(config, workflow.source_path(SCHEMA))

@@ -12,6 +12,8 @@ rule prepare:
         code=code_fingerprint("data"),
     resources:
         **config["training"]["resources"]["data"],
+    conda:
+        CONDA_ENV
     shell:
         "bam prepare {wildcards.task} --source {params.source} {params.options}"
         " --out-dir results/data/{wildcards.task} > {log} 2>&1"
@@ -25,11 +27,14 @@ rule demo_encoder:
     log:
         f"results/logs/demo_encoder/{ENCODER}.log",
     params:
+        tasks=TASKS,
         demo=" ".join(f"--{k.replace('_', '-')} {v}" for k, v in config["encoder"]["demo"].items()),
         max_positions=config["max_seq_length"],
         code=code_fingerprint("tokens"),
+    conda:
+        CONDA_ENV
     shell:
-        "bam demo-encoder --data-dir results/data --tasks {TASKS} {params.demo}"
+        "bam demo-encoder --data-dir results/data --tasks {params.tasks} {params.demo}"
         " --max-position-embeddings {params.max_positions} --out-dir {output} > {log} 2>&1"
 
 
@@ -43,10 +48,13 @@ rule tokenize:
         f"results/logs/tokenize/{ENCODER}/{{task}}.log",
     params:
         tokenizer=tokenizer_name(),
+        out_dir=f"{TOKENS_DIR}/{{task}}",
         max_seq_length=config["max_seq_length"],
         code=code_fingerprint("tokens"),
     resources:
         **config["training"]["resources"]["data"],
+    conda:
+        CONDA_ENV
     shell:
         "bam tokenize --tokenizer {params.tokenizer} --data-dir results/data/{wildcards.task}"
-        " --out-dir {TOKENS_DIR}/{wildcards.task} --max-seq-length {params.max_seq_length} > {log} 2>&1"
+        " --out-dir {params.out_dir} --max-seq-length {params.max_seq_length} > {log} 2>&1"

@@ -11,5 +11,7 @@ rule collect_scores:
     params:
         code=code_fingerprint("scores"),
     localrule: True
+    conda:
+        CONDA_ENV
     shell:
         "bam collect --out {output} {input} > {log} 2>&1"

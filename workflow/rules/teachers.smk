@@ -11,5 +11,7 @@ rule teacher_logits:
     params:
         code=code_fingerprint("train"),
     localrule: True
+    conda:
+        CONDA_ENV
     shell:
         "bam teacher-logits --out {output} {input} > {log} 2>&1"

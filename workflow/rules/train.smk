@@ -12,6 +12,8 @@ rule run_spec:
         settings=spec_settings,
         alpha=alpha_choice_option,
     localrule: True
+    conda:
+        CONDA_ENV
     shell:
         "bam run-spec {output} --settings {params.settings:q} {params.alpha} > {log} 2>&1"
 
@@ -36,6 +38,8 @@ rule train:
         mem_mb=train_mem_mb,
         runtime=train_runtime,
         cpus_per_task=train_cpus,
+    conda:
+        CONDA_ENV
     shell:
         "bam train {input.spec} > {log} 2>&1"
 
@@ -51,6 +55,8 @@ rule choose_alpha:
         grid=config["training"]["single_alpha_grid"],
         code=code_fingerprint("select"),
     localrule: True
+    conda:
+        CONDA_ENV
     shell:
         "bam choose-alpha --grid {params.grid} --out {output} {input} > {log} 2>&1"
 
@@ -68,6 +74,8 @@ rule select_single:
         out_dir=f"results/runs/{SINGLE}/{{seed}}/{{group}}",
         code=code_fingerprint("select"),
     localrule: True
+    conda:
+        CONDA_ENV
     shell:
         "bam select-single --choice {input.choice} --out-dir {params.out_dir} {params.run_dirs} > {log} 2>&1"
 
