@@ -22,6 +22,7 @@ STAGES = {
     "choose-alpha": ("bam_core.alpha_choice", "pick Single's layer-wise decay per task by median dev score"),
     "select-single": ("bam_core.alpha_choice:select_main", "assemble Single's runs from the chosen grid runs"),
     "collect": ("bam_core.scores", "collect every run's metrics into scores.parquet"),
+    "report-settings": ("bam_core.report_settings", "check and write the settings of statistics, tables and figures"),
     "stats": ("bam_core.stats", "bootstrap and Mann-Whitney tests with Holm correction for one table"),
     "tables": ("bam_core.tables", "render the paper's tables as LaTeX"),
     "figures": ("bam_core.figures", "seed distributions and training curves"),

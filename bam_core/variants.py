@@ -191,6 +191,25 @@ class Plan:
     def needs_alpha_choice(self, vid: str) -> bool:
         return self.variants[vid].alpha_from_choice and bool(self.grid)
 
+    @property
+    def curve_variant(self) -> str:
+        """Whose lambda/loss curve the figures draw: Single->Multi where the config has it."""
+        return "single-multi" if "single-multi" in self.variants else self.config["submission_variant"]
+
+    def report_settings(self, with_statistics: bool) -> dict:
+        """Settings of the reporting steps; figures get no statistics or tables, so changing a
+        statistics or table setting reruns only statistics and tables."""
+        settings = {
+            "variants": {v: {"label": self.variants[v].label} for v in self.reported},
+            "tasks": list(self.tasks),
+            "source": self.config["data"]["source"],
+        }
+        if with_statistics:
+            tables = {name: dict(t) for name, t in self.config["tables"].items()}
+            tables["table5"]["training_tasks"] = {v: list(self.variants[v].tasks) for v in tables["table5"]["variants"]}
+            settings.update(statistics=self.config["statistics"], tables=tables)
+        return settings
+
     def resources(self, vid: str) -> dict:
         return dict(self.config["training"]["resources"][self.variants[vid].mode])
 

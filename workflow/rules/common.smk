@@ -2,6 +2,7 @@
 # All decisions live in bam_core (variants.py, config.py); this file only adapts them to Snakemake.
 
 import json
+import os
 import re
 import sys
 
@@ -29,6 +30,7 @@ DEMO_ENCODER = config["encoder"]["pretrained"] is None
 ENCODER_DIR = f"results/encoders/{ENCODER}"
 TOKENS_DIR = f"results/tokens/{ENCODER}"
 RUN_FILES = ["metrics.json", "predictions.parquet", "logits.parquet"]
+TABLES_REPORTED = ["table1", "table3", "table4", "table5"]
 
 
 def _alternatives(names):
@@ -41,11 +43,29 @@ wildcard_constraints:
     seed=r"\d+",
     group=_alternatives(TASKS + [ALL]),
     variant=_alternatives(PLAN.variants),
+    table=_alternatives(TABLES_REPORTED),
+    kind="stats|figures",
 
 
 def final_outputs():
-    """What `rule all` asks for."""
-    return ["results/scores.parquet"]
+    """The targets of the default run: scores, tables, figures, submission files and the cost table."""
+    return [
+        "results/scores.parquet",
+        "results/tables/all_tables.tex",
+        "results/tables/paper_vs_run.tex",
+        "results/tables/cost.tex",
+        "results/figures/training_curve.png",
+        "results/submission",
+    ]
+
+
+def output_dir(wildcards, output):
+    """The folder of a rule's first output, for commands that take a folder."""
+    return os.path.dirname(output[0])
+
+
+def stats_dir(wildcards, input):
+    return os.path.dirname(input.stats[0])
 
 
 # -- data ---------------------------------------------------------------------------------------
@@ -84,12 +104,18 @@ def run_files(variant, seed, name="metrics.json"):
 
 def spec_settings(wildcards):
     """The run's effective settings, as JSON: the params that decide whether it reruns."""
-    settings = PLAN.spec_settings(wildcards.variant, int(wildcards.seed), wildcards.group, ENCODER_DIR, TOKENS_DIR)
+    settings = PLAN.spec_settings(
+        wildcards.variant, int(wildcards.seed), wildcards.group, ENCODER_DIR, TOKENS_DIR
+    )
     return json.dumps(settings, sort_keys=True)
 
 
 def alpha_choice_input(wildcards):
-    return "results/alpha_choice.json" if PLAN.needs_alpha_choice(wildcards.variant) else []
+    return (
+        "results/alpha_choice.json"
+        if PLAN.needs_alpha_choice(wildcards.variant)
+        else []
+    )
 
 
 def alpha_choice_option(wildcards, input):
@@ -102,12 +128,18 @@ def train_inputs(wildcards):
     tasks = PLAN.group_tasks(wildcards.variant, wildcards.group)
     inputs = {
         "spec": f"results/specs/{wildcards.variant}/{seed}/{wildcards.group}.json",
-        "tokens": [f"{TOKENS_DIR}/{t}/{s}.parquet" for t in tasks for s in ("train", "dev", "test")],
+        "tokens": [
+            f"{TOKENS_DIR}/{t}/{s}.parquet"
+            for t in tasks
+            for s in ("train", "dev", "test")
+        ],
     }
     if DEMO_ENCODER and variant.init is None:
         inputs["encoder"] = ENCODER_DIR
     if variant.teacher:
-        inputs["teacher"] = f"results/teachers/{variant.teacher}/{PLAN.teacher_seed(variant.id, seed)}/logits.parquet"
+        inputs["teacher"] = (
+            f"results/teachers/{variant.teacher}/{PLAN.teacher_seed(variant.id, seed)}/logits.parquet"
+        )
     if variant.init:
         inputs["init"] = f"{run_dir(variant.init, seed, ALL)}/metrics.json"
     return inputs
@@ -155,3 +187,26 @@ def teacher_logits_inputs(wildcards):
 def all_reported_metrics(wildcards):
     """The metrics of every run whose scores go into scores.parquet."""
     return [f for v in PLAN.reported for s in PLAN.seeds for f in run_files(v, s)]
+
+
+def trained_metrics(wildcards):
+    """Metrics of every run that trained (Single's selection is counted through its grid)."""
+    return [f for v in PLAN.trained for s in PLAN.seeds for f in run_files(v, s)]
+
+
+# -- reporting ----------------------------------------------------------------------------------
+
+
+def report_settings_json(wildcards):
+    return json.dumps(
+        PLAN.report_settings(with_statistics=wildcards.kind == "stats"), sort_keys=True
+    )
+
+
+def curve_history(wildcards):
+    return run_files(PLAN.curve_variant, PLAN.seeds[0], "history.parquet")
+
+
+def submission_predictions(wildcards):
+    variant = config["submission_variant"]
+    return [f for s in PLAN.seeds for f in run_files(variant, s, "predictions.parquet")]

@@ -6,14 +6,14 @@ rule prepare:
         multiext("results/data/{task}/", "train.parquet", "dev.parquet", "test.parquet"),
     log:
         "results/logs/prepare/{task}.log",
+    conda:
+        CONDA_ENV
+    resources:
+        **config["training"]["resources"]["data"],
     params:
         source=config["data"]["source"],
         options=prepare_options,
         code=code_fingerprint("data"),
-    resources:
-        **config["training"]["resources"]["data"],
-    conda:
-        CONDA_ENV
     shell:
         "bam prepare {wildcards.task} --source {params.source} {params.options}"
         " --out-dir results/data/{wildcards.task} > {log} 2>&1"
@@ -26,13 +26,16 @@ rule demo_encoder:
         directory(ENCODER_DIR),
     log:
         f"results/logs/demo_encoder/{ENCODER}.log",
-    params:
-        tasks=TASKS,
-        demo=" ".join(f"--{k.replace('_', '-')} {v}" for k, v in config["encoder"]["demo"].items()),
-        max_positions=config["max_seq_length"],
-        code=code_fingerprint("tokens"),
     conda:
         CONDA_ENV
+    params:
+        tasks=TASKS,
+        demo=" ".join(
+            f"--{k.replace('_', '-')} {v}"
+            for k, v in config["encoder"]["demo"].items()
+        ),
+        max_positions=config["max_seq_length"],
+        code=code_fingerprint("tokens"),
     shell:
         "bam demo-encoder --data-dir results/data --tasks {params.tasks} {params.demo}"
         " --max-position-embeddings {params.max_positions} --out-dir {output} > {log} 2>&1"
@@ -40,21 +43,25 @@ rule demo_encoder:
 
 rule tokenize:
     input:
-        data=multiext("results/data/{task}/", "train.parquet", "dev.parquet", "test.parquet"),
+        data=multiext(
+            "results/data/{task}/", "train.parquet", "dev.parquet", "test.parquet"
+        ),
         encoder=tokenizer_input,
     output:
-        multiext(f"{TOKENS_DIR}/{{task}}/", "train.parquet", "dev.parquet", "test.parquet"),
+        multiext(
+            f"{TOKENS_DIR}/{{task}}/", "train.parquet", "dev.parquet", "test.parquet"
+        ),
     log:
         f"results/logs/tokenize/{ENCODER}/{{task}}.log",
-    params:
-        tokenizer=tokenizer_name(),
-        out_dir=f"{TOKENS_DIR}/{{task}}",
-        max_seq_length=config["max_seq_length"],
-        code=code_fingerprint("tokens"),
-    resources:
-        **config["training"]["resources"]["data"],
     conda:
         CONDA_ENV
+    resources:
+        **config["training"]["resources"]["data"],
+    params:
+        tokenizer=tokenizer_name(),
+        out_dir=output_dir,
+        max_seq_length=config["max_seq_length"],
+        code=code_fingerprint("tokens"),
     shell:
         "bam tokenize --tokenizer {params.tokenizer} --data-dir results/data/{wildcards.task}"
         " --out-dir {params.out_dir} --max-seq-length {params.max_seq_length} > {log} 2>&1"

@@ -8,10 +8,10 @@ rule collect_scores:
         "results/scores.parquet",
     log:
         "results/logs/collect_scores.log",
-    params:
-        code=code_fingerprint("scores"),
     localrule: True
     conda:
         CONDA_ENV
+    params:
+        code=code_fingerprint("scores"),
     shell:
         "bam collect --out {output} {input} > {log} 2>&1"

@@ -8,10 +8,10 @@ rule teacher_logits:
         "results/teachers/{variant}/{seed}/logits.parquet",
     log:
         "results/logs/teacher_logits/{variant}/{seed}.log",
-    params:
-        code=code_fingerprint("train"),
     localrule: True
     conda:
         CONDA_ENV
+    params:
+        code=code_fingerprint("train"),
     shell:
         "bam teacher-logits --out {output} {input} > {log} 2>&1"

@@ -8,12 +8,12 @@ rule run_spec:
         "results/specs/{variant}/{seed}/{group}.json",
     log:
         "results/logs/run_spec/{variant}/{seed}/{group}.log",
-    params:
-        settings=spec_settings,
-        alpha=alpha_choice_option,
     localrule: True
     conda:
         CONDA_ENV
+    params:
+        settings=spec_settings,
+        alpha=alpha_choice_option,
     shell:
         "bam run-spec {output} --settings {params.settings:q} {params.alpha} > {log} 2>&1"
 
@@ -30,16 +30,16 @@ rule train:
         "results/logs/train/{variant}/{seed}/{group}.log",
     benchmark:
         "results/benchmarks/train/{variant}/{seed}/{group}.tsv"
-    params:
-        code=code_fingerprint("train"),
+    conda:
+        CONDA_ENV
     threads: train_cpus
     resources:
         gpu=train_gpu,
         mem_mb=train_mem_mb,
         runtime=train_runtime,
         cpus_per_task=train_cpus,
-    conda:
-        CONDA_ENV
+    params:
+        code=code_fingerprint("train"),
     shell:
         "bam train {input.spec} > {log} 2>&1"
 
@@ -51,12 +51,12 @@ rule choose_alpha:
         "results/alpha_choice.json",
     log:
         "results/logs/choose_alpha.log",
-    params:
-        grid=config["training"]["single_alpha_grid"],
-        code=code_fingerprint("select"),
     localrule: True
     conda:
         CONDA_ENV
+    params:
+        grid=config["training"]["single_alpha_grid"],
+        code=code_fingerprint("select"),
     shell:
         "bam choose-alpha --grid {params.grid} --out {output} {input} > {log} 2>&1"
 
@@ -69,13 +69,13 @@ rule select_single:
         multiext(f"results/runs/{SINGLE}/{{seed}}/{{group}}/", *RUN_FILES),
     log:
         f"results/logs/select_single/{{seed}}/{{group}}.log",
-    params:
-        run_dirs=grid_run_dirs,
-        out_dir=f"results/runs/{SINGLE}/{{seed}}/{{group}}",
-        code=code_fingerprint("select"),
     localrule: True
     conda:
         CONDA_ENV
+    params:
+        run_dirs=grid_run_dirs,
+        out_dir=output_dir,
+        code=code_fingerprint("select"),
     shell:
         "bam select-single --choice {input.choice} --out-dir {params.out_dir} {params.run_dirs} > {log} 2>&1"
 

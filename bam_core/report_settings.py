@@ -1,0 +1,153 @@
+"""The report's settings JSON (written by the workflow from config): loaded once, checked key by key.
+
+Every problem is a BamError naming the key, so a typo in config.yaml's `tables` block fails at the
+first reporting step with the path to fix, not as a KeyError deep in a table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bam_core.errors import BamError
+from bam_core.io import read_json
+from bam_core.tasks import get_task
+
+SOURCES = ("synthetic", "glue_tsv", "hub")
+TABLES = ("table1", "table3", "table4", "table5")
+
+
+@dataclass(frozen=True)
+class Statistics:
+    bootstrap_resamples: int = 10_000
+    seed: int = 0
+    levels: tuple[float, ...] = (0.05, 0.01, 0.001)  # one star per level passed
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    labels: dict[str, str]  # variant id -> display label ("Single→Multi")
+    tasks: tuple[str, ...]  # the run's tasks, in Table 1 column order
+    source: str
+    statistics: Statistics
+    tables: dict[str, dict] = field(default_factory=dict)  # only the tables this run reports
+
+    def label(self, variant: str) -> str:
+        return self.labels.get(variant, variant)
+
+    def table(self, name: str) -> dict:
+        if name not in self.tables:
+            raise BamError(f"settings: tables.{name} is missing (tables given: {', '.join(self.tables) or 'none'})")
+        return self.tables[name]
+
+
+def _need(obj: dict, key: str, kind, where: str):
+    if not isinstance(obj, dict) or key not in obj:
+        raise BamError(f"settings: {where}{key} is missing")
+    value = obj[key]
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise BamError(f"settings: {where}{key} must be {getattr(kind, '__name__', kind)}, got {value!r}")
+    return value
+
+
+def _variant_list(obj: dict, key: str, where: str, known: dict) -> list[str]:
+    values = _need(obj, key, list, where)
+    for v in values:
+        if v not in known:
+            raise BamError(f"settings: {where}{key}: unknown variant {v!r} (not in settings.variants)")
+    return values
+
+
+def _check_tables(tables: dict, variants: dict) -> dict[str, dict]:
+    for name in tables:
+        if name not in TABLES:
+            raise BamError(f"settings: tables.{name}: unknown table (known: {', '.join(TABLES)})")
+    if "table1" in tables:
+        t = tables["table1"]
+        chosen = _variant_list(t, "variants", "tables.table1.", variants)
+        for b in _variant_list(t, "baselines", "tables.table1.", variants):
+            if b not in chosen:
+                raise BamError(f"settings: tables.table1.baselines: {b!r} is not in tables.table1.variants")
+    if "table3" in tables:
+        for i, pair in enumerate(_need(tables["table3"], "pairs", list, "tables.table3.")):
+            if not (isinstance(pair, list) and len(pair) == 2):
+                raise BamError(f"settings: tables.table3.pairs[{i}] must be [fine-tuned, without], got {pair!r}")
+            _variant_list({"pairs": pair}, "pairs", f"tables.table3.pairs[{i}].", variants)
+    if "table4" in tables:
+        t = tables["table4"]
+        reference = {"reference": [_need(t, "reference", str, "tables.table4.")]}
+        _variant_list(reference, "reference", "tables.table4.", variants)
+        _variant_list(t, "variants", "tables.table4.", variants)
+    if "table5" in tables:
+        t = tables["table5"]
+        get_task(_need(t, "task", str, "tables.table5."))
+        chosen = _variant_list(t, "variants", "tables.table5.", variants)
+        training = _need(t, "training_tasks", dict, "tables.table5.")
+        for v in chosen:
+            for task in _need(training, v, list, "tables.table5.training_tasks."):
+                get_task(task)
+    return tables
+
+
+def _statistics(s) -> Statistics:
+    """The statistics block; figures are drawn from settings without one (they need no tests)."""
+    if not isinstance(s, dict):
+        raise BamError(f"settings: statistics must be an object, got {s!r}")
+    levels = _need(s, "levels", list, "statistics.")
+    if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in levels):
+        raise BamError(f"settings: statistics.levels must be numbers, got {levels!r}")
+    stats = Statistics(
+        bootstrap_resamples=_need(s, "bootstrap_resamples", int, "statistics."),
+        seed=_need(s, "seed", int, "statistics."),
+        levels=tuple(float(x) for x in levels),
+    )
+    if stats.bootstrap_resamples < 1:
+        raise BamError("settings: statistics.bootstrap_resamples must be >= 1")
+    if list(stats.levels) != sorted(stats.levels, reverse=True) or not all(0 < x < 1 for x in stats.levels):
+        raise BamError(f"settings: statistics.levels must be decreasing values in (0, 1), got {list(stats.levels)}")
+    return stats
+
+
+def parse(raw: dict) -> ReportSettings:
+    if not isinstance(raw, dict):
+        raise BamError("settings: the top level must be a JSON object")
+    variants = _need(raw, "variants", dict, "")
+    labels = {}
+    for v, entry in variants.items():
+        labels[v] = _need(entry, "label", str, f"variants.{v}.")
+    tasks = tuple(_need(raw, "tasks", list, ""))
+    for t in tasks:
+        get_task(t)
+    source = _need(raw, "source", str, "")
+    if source not in SOURCES:
+        raise BamError(f"settings: source must be one of {', '.join(SOURCES)}, got {source!r}")
+    stats = _statistics(raw["statistics"]) if "statistics" in raw else Statistics()
+    tables = _check_tables(_need(raw, "tables", dict, "") if "tables" in raw else {}, variants)
+    return ReportSettings(labels, tasks, source, stats, tables)
+
+
+def load(path: str | Path) -> ReportSettings:
+    try:
+        raw = read_json(path)
+    except FileNotFoundError:
+        raise BamError(f"{path}: settings file not found") from None
+    except ValueError as err:
+        raise BamError(f"{path}: not valid JSON ({err})") from None
+    return parse(raw)
+
+
+def main(argv: list[str]) -> int:
+    """`bam report-settings OUT --settings JSON`: check the workflow's reporting settings, then write them."""
+    import argparse
+    import json
+
+    from bam_core.io import write_json
+
+    parser = argparse.ArgumentParser(prog="bam report-settings", description=main.__doc__)
+    parser.add_argument("out")
+    parser.add_argument("--settings", required=True, help="the settings as a JSON object")
+    args = parser.parse_args(argv)
+    raw = json.loads(args.settings)
+    parse(raw)
+    write_json(raw, args.out)
+    return 0

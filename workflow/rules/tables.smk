@@ -1,0 +1,53 @@
+# Statistics -> the paper's Tables 1, 3, 4 and 5 as LaTeX (+ a standalone document), and the cost table.
+
+
+rule tables:
+    input:
+        scores="results/scores.parquet",
+        stats=expand("results/stats/{table}.parquet", table=TABLES_REPORTED),
+        settings="results/report/stats_settings.json",
+        data=expand("results/data/{task}/train.parquet", task=TASKS),
+    output:
+        tables=report(
+            expand("results/tables/{table}.tex", table=TABLES_REPORTED),
+            category="Tables",
+            caption="../report/all_tables.rst",
+        ),
+        all_tables="results/tables/all_tables.tex",
+        paper_vs_run=report(
+            "results/tables/paper_vs_run.tex",
+            category="Tables",
+            caption="../report/paper_vs_run.rst",
+        ),
+    log:
+        "results/logs/tables.log",
+    localrule: True
+    conda:
+        CONDA_ENV
+    params:
+        stats_dir=stats_dir,
+        out_dir=output_dir,
+        code=code_fingerprint("tables"),
+    shell:
+        "bam tables --scores {input.scores} --stats-dir {params.stats_dir} --settings {input.settings}"
+        " --data-dir results/data --out-dir {params.out_dir} > {log} 2>&1"
+
+
+rule cost:
+    input:
+        trained_metrics,
+    output:
+        parquet="results/tables/cost.parquet",
+        tex=report(
+            "results/tables/cost.tex", category="Cost", caption="../report/cost.rst"
+        ),
+    log:
+        "results/logs/cost.log",
+    localrule: True
+    conda:
+        CONDA_ENV
+    params:
+        out_dir=output_dir,
+        code=code_fingerprint("tables"),
+    shell:
+        "bam cost --metrics {input} --out-dir {params.out_dir} > {log} 2>&1"
