@@ -1,0 +1,249 @@
+"""`bam tables --scores S --stats-dir results/stats --settings J --data-dir results/data --out-dir results/tables`
+
+The paper's Tables 1, 3, 4 and 5 as LaTeX (pandas Styler, booktabs rules), a standalone
+all_tables.tex that compiles with pdflatex, and paper_vs_run.tex beside the paper's own numbers.
+Cells are medians over seeds; stars mark Holm-adjusted significance at the settings' levels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from bam_core import paper
+from bam_core.errors import BamError
+from bam_core.io import write_text
+from bam_core.report_settings import ReportSettings, load
+from bam_core.stats import median_scores, read_scores, read_stats
+
+log = logging.getLogger(__name__)
+
+_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+            "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+            "→": r"$\rightarrow$", "λ": r"$\lambda$", "±": r"$\pm$", "|": r"$|$", "<": r"$<$", ">": r"$>$"}
+_TRANSLATE = str.maketrans(_SPECIAL)
+PREAMBLE = "\\documentclass{article}\n\\usepackage{booktabs}\n"
+
+
+def latex_escape(text: str) -> str:
+    """Plain text (a variant label, a task name) as LaTeX; the paper's arrows and lambda as math."""
+    return str(text).translate(_TRANSLATE)
+
+
+def stars(p_holm: float, levels: tuple[float, ...]) -> str:
+    """One star per level the (Holm-adjusted) p-value is below; none for NaN (no test)."""
+    n = 0 if np.isnan(p_holm) else sum(p_holm < level for level in levels)
+    return f"$^{{{'*' * n}}}$" if n else ""
+
+
+def number(x: float, signed: bool = False) -> str:
+    if np.isnan(x):
+        return "--"
+    x = round(x, 1) + 0.0  # -0.04 prints as +0.0, not -0.0
+    return f"{x:+.1f}" if signed else f"{x:.1f}"
+
+
+def size_label(n: int) -> str:
+    """A train-set size as the paper prints it: 2490 -> 2.5k, 67349 -> 67k."""
+    if n < 1000:
+        return str(n)
+    return f"{n / 1000:.1f}k" if n < 10_000 else f"{round(n / 1000)}k"
+
+
+def task_sizes(data_dir: str | Path, tasks) -> dict[str, str]:
+    """|D| per task from the train parquet's footer (row count, no data read)."""
+    sizes = {}
+    for task in tasks:
+        path = Path(data_dir) / task / "train.parquet"
+        if not path.exists():
+            raise BamError(f"{path}: not found (needed for Table 1's |D| row)")
+        sizes[task] = size_label(pq.read_metadata(path).num_rows)
+    return sizes
+
+
+def render(cells: pd.DataFrame, caption: str, label: str, notes: list[str] = ()) -> str:
+    """A DataFrame of LaTeX cell strings as a booktabs table; notes go under the tabular."""
+    cells = cells.rename(index=latex_escape, columns=latex_escape)
+    cells.index.name = cells.columns.name = None
+    latex = cells.style.to_latex(
+        hrules=True, column_format="l" * cells.index.nlevels + "r" * cells.shape[1], position="htbp",
+        position_float="centering", caption=caption, label=label, multirow_align="naive",
+    )
+    if notes:
+        text = "; ".join(latex_escape(n) for n in notes)
+        latex = latex.replace("\\end{table}", f"\\par\\smallskip\\footnotesize Note: {text}.\n\\end{{table}}")
+    return latex
+
+
+class Report:
+    """Medians, stats and settings: what every table reads."""
+
+    def __init__(self, scores: pd.DataFrame, stats: dict[str, tuple[pd.DataFrame, list[str]]],
+                 settings: ReportSettings):
+        self.medians, self.stats, self.settings = median_scores(scores), stats, settings
+        self.columns = ["Avg", *settings.tasks]
+
+    def median(self, variant: str, task: str) -> float:
+        if (variant, task) not in self.medians.index:
+            raise BamError(f"scores: no scores for variant {variant!r} on task {task!r} (needed by the tables)")
+        return float(self.medians[(variant, task)])
+
+    def p_holm(self, table: str, variant: str, baseline: str, task: str) -> float:
+        """The Holm-adjusted p of one test; stats written for other settings are an error, not a KeyError."""
+        tests = self.stats[table][0]
+        match = (tests["variant"] == variant) & (tests["baseline"] == baseline) & (tests["task"] == task)
+        hit = tests.loc[match, "p_holm"]
+        if hit.empty:
+            raise BamError(f"stats for {table} have no test of {variant} vs {baseline} on {task}: "
+                           f"rerun `bam stats {table}` with these settings")
+        return float(hit.iloc[0])
+
+    def label(self, variant: str) -> str:
+        return self.settings.label(variant)
+
+
+def table1(r: Report, sizes: dict[str, str]) -> pd.DataFrame:
+    spec, levels = r.settings.table("table1"), r.settings.statistics.levels
+    rows = {"|D|": ["", *(sizes[t] for t in r.settings.tasks)]}
+    for v in spec["variants"]:
+        cells = []
+        for t in r.columns:
+            star = ""
+            if v not in spec["baselines"]:  # starred only when it beats every baseline: the larger p decides
+                star = stars(max(r.p_holm("table1", v, b, t) for b in spec["baselines"]), levels)
+            cells.append(number(r.median(v, t)) + star)
+        rows[r.label(v)] = cells
+    return pd.DataFrame.from_dict(rows, orient="index", columns=r.columns)
+
+
+def table3(r: Report) -> pd.DataFrame:
+    levels, rows = r.settings.statistics.levels, {}
+    for ft, base in r.settings.table("table3")["pairs"]:
+        rows[r.label(base)] = [number(r.median(base, t)) for t in r.columns]
+        rows[r.label(ft)] = [number(r.median(ft, t) - r.median(base, t), signed=True)
+                             + stars(r.p_holm("table3", ft, base, t), levels) for t in r.columns]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=r.columns)
+
+
+def table4(r: Report) -> pd.DataFrame:
+    spec, levels = r.settings.table("table4"), r.settings.statistics.levels
+    ref = spec["reference"]
+    rows = {r.label(ref): [number(r.median(ref, t)) for t in r.columns]}
+    for v in spec["variants"]:
+        rows[r.label(v)] = [number(r.median(v, t) - r.median(ref, t), signed=True)
+                            + stars(r.p_holm("table4", v, ref, t), levels) for t in r.columns]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=r.columns)
+
+
+def table5(r: Report) -> pd.DataFrame:
+    spec = r.settings.table("table5")
+    task, variants, level = spec["task"], spec["variants"], r.settings.statistics.levels[0]
+    rows = {}
+    for i, v in enumerate(variants, 1):
+        trained = spec["training_tasks"][v]
+        above = [str(j) for j, b in enumerate(variants, 1) if b != v and r.p_holm("table5", v, b, task) < level]
+        rows[f"({i})"] = [latex_escape(r.label(v)), latex_escape("+".join(trained)), number(r.median(v, task)),
+                          ", ".join(above) or "--"]
+    columns = ["Model", "Trained on", task, f"Above (Holm p < {level:g})"]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=columns)
+
+
+def paper_vs_run_medians(r: Report) -> pd.DataFrame:
+    """Every Table 1 model's medians: a 'paper' row (Clark et al.'s Table 1) over a 'this run' row."""
+    index, cells = [], []
+    for v in r.settings.tables.get("table1", {}).get("variants", []):
+        index += [(r.label(v), "paper"), (r.label(v), "this run")]
+        cells.append([number(paper.table1_score(v, t) or np.nan) for t in r.columns])
+        cells.append([number(r.median(v, t)) for t in r.columns])
+    return pd.DataFrame(cells, index=pd.MultiIndex.from_tuples(index) if index else None, columns=r.columns)
+
+
+def paper_vs_run_headlines(r: Report) -> pd.DataFrame:
+    """Tables 3-5's headline numbers (Avg gains and differences, the Table 5 task's medians)."""
+    rows, tables = {}, r.settings.tables
+    for ft, base in tables.get("table3", {}).get("pairs", []):
+        gain = r.median(ft, "Avg") - r.median(base, "Avg")
+        rows[f"Table 3: {r.label(ft)}, Avg gain"] = (paper.TABLE3.get(ft, (None, np.nan, np.nan))[2], gain, True)
+    if "table4" in tables:
+        ref = tables["table4"]["reference"]
+        for v in tables["table4"]["variants"]:
+            diff = r.median(v, "Avg") - r.median(ref, "Avg")
+            rows[f"Table 4: {r.label(v)}, Avg difference"] = (paper.TABLE4.get(v, np.nan), diff, True)
+    if "table5" in tables:
+        task = tables["table5"]["task"]
+        for v in tables["table5"]["variants"]:
+            rows[f"Table 5: {r.label(v)}, {task}"] = (paper.TABLE5.get(v, np.nan), r.median(v, task), False)
+    cells = {k: [number(ours, signed), number(run, signed)] for k, (ours, run, signed) in rows.items()}
+    return pd.DataFrame.from_dict(cells, orient="index", columns=["Paper", "This run"])
+
+
+def paper_vs_run(r: Report) -> str:
+    """The paper's numbers beside this run's; a note says when they cannot be compared."""
+    notes = ([f"this run uses the {r.settings.source} data source: its numbers are not comparable to the paper's"]
+             if r.settings.source == "synthetic" else [])
+    parts = [(paper_vs_run_medians(r), "GLUE dev medians: the paper (Clark et al., 2019) and this run.",
+              "tab:paper-vs-run"),
+             (paper_vs_run_headlines(r), "Headline numbers of Tables 3-5: the paper and this run.",
+              "tab:paper-vs-run-2")]
+    out = [render(cells, caption, label, notes) for cells, caption, label in parts if len(cells)]
+    return "\n".join(out) or "% no paper table in this run's settings\n"
+
+
+CAPTIONS = {
+    "table1": "GLUE dev medians over seeds. Stars: beats both baselines (bootstrap test on the difference of "
+              "medians, larger of the two Holm-adjusted p-values).",
+    "table3": "Single-task fine-tuning after multi-task training: the model's medians and the gain from "
+              "fine-tuning (one-sided Mann-Whitney U, Holm).",
+    "table4": "Ablations: medians of the reference and each ablation's difference from it (stars: reference "
+              "better, one-sided Mann-Whitney U, Holm).",
+    "table5": "Dev score of the target task by the set of tasks trained on; last column: models it beats "
+              "(one-sided Mann-Whitney U, Holm).",
+}
+
+
+def build(r: Report, sizes: dict[str, str]) -> dict[str, str]:
+    """table name -> LaTeX, for the tables in the settings."""
+    makers = {"table1": lambda: table1(r, sizes), "table3": lambda: table3(r),
+              "table4": lambda: table4(r), "table5": lambda: table5(r)}
+    out = {}
+    for name, make in makers.items():
+        if name in r.settings.tables:
+            out[name] = render(make(), CAPTIONS[name], f"tab:{name}", r.stats[name][1])
+    out["paper_vs_run"] = paper_vs_run(r)
+    return out
+
+
+def document(texts: dict[str, str]) -> str:
+    """A standalone article embedding every table (compiles from any directory)."""
+    body = "\n".join(texts.values())
+    return f"{PREAMBLE}\\begin{{document}}\n{body}\n\\end{{document}}\n"
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="bam tables", description=__doc__.splitlines()[0])
+    parser.add_argument("--scores", required=True)
+    parser.add_argument("--stats-dir", required=True)
+    parser.add_argument("--settings", required=True)
+    parser.add_argument("--data-dir", required=True, help="results/data: Table 1's |D| row from train.parquet")
+    parser.add_argument("--out-dir", required=True)
+    args = parser.parse_args(argv)
+    settings = load(args.settings)
+    stats = {}
+    for name in settings.tables:
+        path = Path(args.stats_dir) / f"{name}.parquet"
+        if not path.exists():
+            raise BamError(f"{path}: not found (run `bam stats {name}` first)")
+        stats[name] = read_stats(path)
+    report = Report(read_scores(args.scores), stats, settings)
+    sizes = task_sizes(args.data_dir, settings.tasks) if "table1" in settings.tables else {}
+    texts = build(report, sizes)
+    for name, text in texts.items():
+        write_text(text, Path(args.out_dir) / f"{name}.tex")
+    write_text(document(texts), Path(args.out_dir) / "all_tables.tex")
+    log.info("wrote %s and all_tables.tex to %s", ", ".join(texts), args.out_dir)
+    return 0
