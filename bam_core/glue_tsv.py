@@ -1,0 +1,112 @@
+"""GLUE from a local directory in the layout of the original download_glue_data.py.
+
+DIR/{CoLA,SST-2,MRPC,STS-B,QQP,MNLI,QNLI,RTE,WNLI}/{train,dev,test}.tsv (MNLI: dev_matched.tsv,
+test_matched.tsv). Fields are split on TAB with quoting disabled, as the GLUE baselines read them:
+these files contain unbalanced double quotes that a CSV reader would swallow across lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from bam_core.data import make_split
+from bam_core.errors import BamError
+from bam_core.tasks import SPLITS, Task
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where one split's fields are: file name, field count, header or not, columns of text_a/text_b/label."""
+
+    file: str
+    fields: int
+    header: bool
+    a: int
+    b: int | None = None
+    label: int | None = None  # None: unlabelled (test)
+
+
+LAYOUTS: dict[str, dict[str, Layout]] = {
+    "CoLA": {
+        "train": Layout("train.tsv", 4, False, a=3, label=1),  # source, label, marker, sentence
+        "dev": Layout("dev.tsv", 4, False, a=3, label=1),
+        "test": Layout("test.tsv", 2, True, a=1),  # index, sentence
+    },
+    "SST-2": {
+        "train": Layout("train.tsv", 2, True, a=0, label=1),  # sentence, label
+        "dev": Layout("dev.tsv", 2, True, a=0, label=1),
+        "test": Layout("test.tsv", 2, True, a=1),
+    },
+    "MRPC": {  # Quality, #1 ID, #2 ID, #1 String, #2 String (test: index first)
+        "train": Layout("train.tsv", 5, True, a=3, b=4, label=0),
+        "dev": Layout("dev.tsv", 5, True, a=3, b=4, label=0),
+        "test": Layout("test.tsv", 5, True, a=3, b=4),
+    },
+    "STS-B": {  # index genre filename year old_index source1 source2 sentence1 sentence2 score
+        "train": Layout("train.tsv", 10, True, a=7, b=8, label=9),
+        "dev": Layout("dev.tsv", 10, True, a=7, b=8, label=9),
+        "test": Layout("test.tsv", 9, True, a=7, b=8),
+    },
+    "QQP": {  # id qid1 qid2 question1 question2 is_duplicate (test: id question1 question2)
+        "train": Layout("train.tsv", 6, True, a=3, b=4, label=5),
+        "dev": Layout("dev.tsv", 6, True, a=3, b=4, label=5),
+        "test": Layout("test.tsv", 3, True, a=1, b=2),
+    },
+    "MNLI": {  # sentence1 at 8, sentence2 at 9, gold_label last
+        "train": Layout("train.tsv", 12, True, a=8, b=9, label=11),
+        "dev": Layout("dev_matched.tsv", 16, True, a=8, b=9, label=15),
+        "test": Layout("test_matched.tsv", 10, True, a=8, b=9),
+    },
+}
+for _name in ("QNLI", "RTE", "WNLI"):  # index, a, b, label (test: no label)
+    LAYOUTS[_name] = {
+        "train": Layout("train.tsv", 4, True, a=1, b=2, label=3),
+        "dev": Layout("dev.tsv", 4, True, a=1, b=2, label=3),
+        "test": Layout("test.tsv", 3, True, a=1, b=2),
+    }
+
+
+def read_rows(path: Path, fields: int, header: bool) -> tuple[list[list[str]], int]:
+    """Rows of a TSV split on TAB (no quoting); returns (rows, line number of the first row).
+
+    utf-8-sig drops the BOM MRPC's files start with. A row with another field count is an error
+    naming the file and its 1-based line number.
+    """
+    if not path.exists():
+        raise BamError(f"GLUE file {path} not found")
+    lines = path.read_text(encoding="utf-8-sig").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the newline ending the last row
+    first = 2 if header else 1
+    rows = [line.rstrip("\r").split("\t") for line in lines[first - 1 :]]
+    counts = [len(r) for r in rows]
+    if any(c != fields for c in counts):
+        i = next(i for i, c in enumerate(counts) if c != fields)
+        raise BamError(f"{path}, line {first + i}: expected {fields} tab-separated fields, found {counts[i]}")
+    return rows, first
+
+
+def load_split(task: Task, glue_dir, split: str) -> pa.Table:
+    layout = LAYOUTS[task.name][split]
+    folder = Path(glue_dir) / task.name
+    if not folder.is_dir():
+        raise BamError(f"GLUE directory {folder} not found (expected the download_glue_data.py layout)")
+    path = folder / layout.file
+    rows, first = read_rows(path, layout.fields, layout.header)
+    columns = list(zip(*rows)) if rows else [()] * layout.fields
+    return make_split(
+        task,
+        columns[layout.a],
+        None if layout.b is None else columns[layout.b],
+        None if layout.label is None else pa.array(columns[layout.label], pa.string()),
+        where=str(path),
+        row_name=lambda i: f"line {first + i}",
+    )
+
+
+def load(task: Task, glue_dir) -> dict[str, pa.Table]:
+    """train/dev/test of one task from a GLUE TSV directory."""
+    return {split: load_split(task, glue_dir, split) for split in SPLITS}

@@ -1,0 +1,289 @@
+"""A seeded, GLUE-shaped synthetic suite: eight tasks named after the GLUE tasks they stand in for.
+
+Made for the offline demo: every task is learnable by a tiny BERT from a few hundred examples, the
+sizes differ by orders of magnitude as in GLUE (GLUE's train sizes x 0.01 x scale), training labels
+are noisy (10% of classification labels flipped, Gaussian noise on regression) while dev and test
+are clean, and test labels are dropped as in GLUE. RTE-like shares MNLI-like's rule (entailment vs
+not) with ~100x fewer examples, so multi-task training has something to transfer.
+
+The sentences come from a tiny grammar over a vocabulary of about 200 words: each content word is a
+*concept* with two synonymous surface forms, so paraphrases can swap synonyms. Each split draws from
+its own RNG derived from (seed, task name, split): generating one task does not depend on which others
+are generated. Checked by hand: a 2-layer, 64-wide BERT from scratch trained on 300-500 examples of
+any one task scores well above the majority class on its dev split (SST-2 ~1.0, CoLA MCC ~0.7-0.97,
+MNLI ~0.71, QQP ~0.7-0.78, QNLI ~0.7, MRPC ~0.75, RTE ~0.6-0.8, STS-B Spearman ~0.6).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pyarrow as pa
+
+from bam_core.data import make_split
+from bam_core.errors import BamError
+from bam_core.tasks import SPLITS, Task
+
+GLUE_TRAIN_SIZES = {"CoLA": 8551, "SST-2": 67349, "MRPC": 3668, "STS-B": 5749, "QQP": 363846,
+                    "MNLI": 392702, "QNLI": 104743, "RTE": 2490}
+SIZE_FACTOR = 0.01  # scale 1.0: GLUE's train sizes x 0.01
+TRAIN_FLOOR, EVAL_FLOOR = 24, 64
+LABEL_NOISE = 0.10  # fraction of training labels flipped (classification)
+SCORE_NOISE = 0.5  # sd of the Gaussian added to training scores (regression, 0-5 scale)
+
+# Concepts: (surface form, synonym). Sentences use either form; paraphrases swap them.
+NOUNS = [("dog", "hound"), ("cat", "kitty"), ("child", "kid"), ("farmer", "grower"), ("doctor", "medic"),
+         ("teacher", "tutor"), ("bird", "fowl"), ("horse", "steed"), ("king", "monarch"), ("boat", "ship"),
+         ("car", "auto"), ("house", "home"), ("river", "stream"), ("road", "street"), ("forest", "woods"),
+         ("stone", "rock"), ("city", "town"), ("friend", "pal"), ("student", "pupil"), ("baker", "cook"),
+         ("soldier", "trooper"), ("sailor", "mariner"), ("lawyer", "attorney"), ("queen", "ruler"),
+         ("garden", "yard"), ("hill", "mound"), ("gift", "present"), ("story", "tale"), ("song", "tune"),
+         ("lamp", "light")]
+VERBS = [("sees", "spots"), ("likes", "enjoys"), ("chases", "pursues"), ("helps", "aids"),
+         ("finds", "discovers"), ("builds", "constructs"), ("carries", "hauls"), ("watches", "observes"),
+         ("visits", "tours"), ("paints", "colours"), ("buys", "purchases"), ("leaves", "abandons"),
+         ("calls", "phones"), ("follows", "trails"), ("pushes", "shoves"), ("fixes", "repairs")]
+ADJECTIVES = [("big", "large"), ("small", "little"), ("old", "aged"), ("quick", "fast"), ("quiet", "silent"),
+              ("red", "crimson"), ("tall", "high"), ("young", "youthful"), ("wet", "damp"), ("rich", "wealthy"),
+              ("dark", "dim"), ("cold", "chilly")]
+PLACES = ["near the river", "in the city", "by the road", "at dawn", "in the garden", "on the hill",
+          "under the bridge", "behind the wall"]
+POSITIVE = ["good", "great", "wonderful", "charming", "brilliant", "delightful", "lovely", "superb", "moving",
+            "funny", "warm", "clever", "beautiful", "fresh", "gripping"]
+NEGATIVE = ["bad", "awful", "boring", "dull", "terrible", "clumsy", "tedious", "bland", "painful", "silly",
+            "ugly", "stale", "weak", "messy", "lifeless"]
+FILM = ["movie", "film", "story", "plot", "acting", "script", "cast", "ending", "score", "director"]
+DETERMINERS = ["the", "a", "this", "that", "every"]
+NEGATIONS = ["never", "not"]
+QUESTION_WORDS = ["what", "whom", "where", "why", "how"]
+
+# Sentences are built from the first two thirds of each concept list; a replaced concept (paraphrase
+# negatives, STS-B, neutral hypotheses, unanswered questions) comes from the last third half of the time.
+# That gives every pair task a lexical cue besides the cross-sentence match (learnable from a few hundred
+# examples), and the cue is shared across tasks: multi-task training can carry it to the small ones.
+RARE_P = 0.5
+
+
+def common(pool):
+    return pool[: len(pool) * 2 // 3]
+
+
+def rare(pool):
+    return pool[len(pool) * 2 // 3 :]
+
+
+SUITE = ("CoLA", "SST-2", "MRPC", "STS-B", "QQP", "MNLI", "QNLI", "RTE")
+
+
+def split_sizes(task: str, scale: float) -> dict[str, int]:
+    """Rows per split: train GLUE x 0.01 x scale (floor 24); dev ~ train / 8 (floor 64); test = dev."""
+    train = max(TRAIN_FLOOR, round(GLUE_TRAIN_SIZES[task] * SIZE_FACTOR * scale))
+    dev = max(EVAL_FLOOR, round(train / 8))
+    return {"train": train, "dev": dev, "test": dev}
+
+
+def task_rng(seed: int, task: str, split: str) -> np.random.Generator:
+    """An RNG that depends only on (seed, task, split): stable across processes (no Python hash())."""
+    key = int.from_bytes(hashlib.sha256(f"{task}/{split}".encode()).digest()[:8], "little")
+    return np.random.default_rng([seed, key])
+
+
+class Grammar:
+    """Draws clauses as concept lists and renders them to words; all choices come from `rng`."""
+
+    def __init__(self, rng: np.random.Generator):
+        self.rng = rng
+
+    def pick(self, items):
+        return items[int(self.rng.integers(len(items)))]
+
+    def form(self, concept, swap_p: float = 0.0) -> str:
+        return concept[1] if self.rng.random() < swap_p else concept[0]
+
+    def clause(self) -> dict:
+        """subject (adj?) noun, verb, object (adj?) noun, optional place: the content of one clause."""
+        r = self.rng
+        nouns = r.choice(len(common(NOUNS)), 2, replace=False)
+        return {
+            "det": [self.pick(DETERMINERS), self.pick(DETERMINERS)],
+            "adj": [self.pick(common(ADJECTIVES)) if r.random() < 0.5 else None for _ in range(2)],
+            "noun": [NOUNS[nouns[0]], NOUNS[nouns[1]]],
+            "verb": self.pick(common(VERBS)),
+            "place": self.pick(PLACES) if r.random() < 0.3 else None,
+            "neg": None,
+        }
+
+    def words(self, c: dict, swap_p: float = 0.0, front_place: bool = False) -> list[str]:
+        def phrase(i):
+            adj = [self.form(c["adj"][i], swap_p)] if c["adj"][i] else []
+            return [c["det"][i], *adj, self.form(c["noun"][i], swap_p)]
+
+        verb = self.form(c["verb"], swap_p).split()
+        if c["neg"]:
+            verb = [c["neg"], *verb] if c["neg"] == "never" else ["does", "not", *verb]
+        body = phrase(0) + verb + phrase(1)
+        place = c["place"].split() if c["place"] else []
+        return place + body if front_place else body + place
+
+    def content(self, c: dict) -> list:
+        """The clause's content concepts (what overlap and paraphrase are measured on)."""
+        return [x for x in (c["adj"][0], c["noun"][0], c["verb"], c["adj"][1], c["noun"][1]) if x]
+
+    def new_concept(self, pool, avoid) -> tuple:
+        """A concept not in `avoid`: from the rare third of `pool` with probability RARE_P."""
+        part = rare(pool) if self.rng.random() < RARE_P else common(pool)
+        return self.pick([x for x in part if x not in avoid])
+
+    def replace_content(self, c: dict, k: int) -> dict:
+        """A copy of the clause with k of its content concepts replaced by different ones."""
+        c = {**c, "adj": list(c["adj"]), "noun": list(c["noun"])}
+        slots = [("adj", 0), ("noun", 0), ("verb", None), ("adj", 1), ("noun", 1)]
+        slots = [s for s in slots if (c[s[0]] if s[1] is None else c[s[0]][s[1]])]
+        for i in self.rng.choice(len(slots), min(k, len(slots)), replace=False):
+            kind, pos = slots[i]
+            pool = {"adj": ADJECTIVES, "noun": NOUNS, "verb": VERBS}[kind]
+            old = c[kind] if pos is None else c[kind][pos]
+            new = self.new_concept(pool, [old, *c["noun"]])
+            if pos is None:
+                c[kind] = new
+            else:
+                c[kind][pos] = new
+        return c
+
+
+def sentence(words: list[str]) -> str:
+    return " ".join(words) + " ."
+
+
+# -- the eight tasks: each returns (text_a, text_b or None, clean label) for one example --------------
+
+
+def cola(g: Grammar):
+    c = g.clause()
+    w = g.words(c)
+    if g.rng.random() < 0.5:
+        return sentence(w), None, 1
+    kind = int(g.rng.integers(3))
+    if kind == 0:  # determiner after its noun: "dog the chases ..."
+        w[0], w[1] = w[1], w[0]
+    elif kind == 1:  # verb-final: "the dog the cat chases"
+        verb = next(i for i, x in enumerate(w) if x in {v[0] for v in VERBS} | {"never", "does"})
+        w = w[:verb] + w[verb + 1 :] + [w[verb]]
+    else:  # reversed word order
+        w = w[::-1]
+    return sentence(w), None, 0
+
+
+def sst2(g: Grammar):
+    positive = g.rng.random() < 0.5
+    lexicon = POSITIVE if positive else NEGATIVE
+    first = ["the", g.pick(FILM), "is", *(["very"] if g.rng.random() < 0.4 else []), g.pick(lexicon)]
+    if g.rng.random() < 0.6:  # a second judgement, same polarity, or a neutral clause
+        first += ["and", "the", g.pick(FILM), "feels", g.pick(lexicon)]
+    if g.rng.random() < 0.5:
+        first += ["for", *g.words(g.clause())[:3]]
+    return sentence(first), None, int(positive)
+
+
+def paraphrase_pair(g: Grammar, question: bool):
+    """Equivalent: the same content, synonyms swapped and the place phrase moved. Not equivalent: two content
+    concepts replaced (2/3 of the time) or the second sentence negated (1/3)."""
+    c = g.clause()
+    equivalent = g.rng.random() < 0.5
+    if equivalent:
+        other = c
+    elif g.rng.random() < 2 / 3:
+        other = g.replace_content(c, 2)
+    else:
+        other = {**c, "neg": g.pick(NEGATIONS)}
+    a = g.words(c)
+    b = g.words(other, swap_p=0.5, front_place=g.rng.random() < 0.5)
+    if question:
+        qw = g.pick(QUESTION_WORDS)
+        return " ".join(["does", *a]) + " ?", " ".join([qw, "does", *b]) + " ?", int(equivalent)
+    return sentence(a), sentence(b), int(equivalent)
+
+
+def mrpc(g: Grammar):
+    return paraphrase_pair(g, question=False)
+
+
+def qqp(g: Grammar):
+    return paraphrase_pair(g, question=True)
+
+
+def stsb(g: Grammar):
+    c = g.clause()
+    n = len(g.content(c))
+    k = int(g.rng.integers(n + 1))
+    other = g.replace_content(c, k)
+    score = round(5.0 * (n - k) / n * 5) / 5  # 5 x overlap fraction, rounded to 0.2
+    return sentence(g.words(c)), sentence(g.words(other, swap_p=0.3)), score
+
+
+def nli(g: Grammar):
+    """Premise: one or two clauses. Hypothesis: one of them, shortened (a subset of the premise's words)
+    -> entailment (0); the same with a negation -> contradiction (2); with new content -> neutral (1)."""
+    clauses = [g.clause() for _ in range(1 if g.rng.random() < 0.5 else 2)]
+    clauses[-1]["place"] = None if len(clauses) == 2 else clauses[-1]["place"]  # at most 20 words
+    premise = sentence([w for i, c in enumerate(clauses) for w in ([] if i == 0 else ["and"]) + g.words(c)])
+    h = dict(clauses[int(g.rng.integers(len(clauses)))])
+    h.update(adj=[None, None], place=None)  # dropping modifiers keeps it entailed
+    label = int(g.rng.integers(3))
+    if label == 1:  # new content: a concept the premise does not mention
+        seen = set(premise.split())
+        h = next(n for n in (g.replace_content(h, 1) for _ in range(50)) if not seen >= set(g.words(n)))
+    elif label == 2:
+        h["neg"] = g.pick(NEGATIONS)
+    return premise, sentence(g.words(h)), label
+
+
+def mnli(g: Grammar):
+    return nli(g)
+
+
+def rte(g: Grammar):
+    premise, hypothesis, label = nli(g)
+    return premise, hypothesis, 0 if label == 0 else 1  # entailment vs not_entailment
+
+
+def qnli(g: Grammar):
+    """Question about a key noun; the sentence answers it (entailment, 0) when it mentions that noun."""
+    c = g.clause()
+    key, other = c["noun"]
+    question = " ".join([g.pick(QUESTION_WORDS), "does", "the", key[0], g.form(c["verb"])]) + " ?"
+    answers = g.rng.random() < 0.5
+    s = {**g.clause(), "place": None}  # place phrases name nouns too ("by the road")
+    mentioned = key if answers else g.new_concept(NOUNS, [key, other])
+    s["noun"] = [mentioned, other] if g.rng.random() < 0.5 else [other, mentioned]
+    return question, sentence(g.words(s)), 0 if answers else 1
+
+
+GENERATORS = {"CoLA": cola, "SST-2": sst2, "MRPC": mrpc, "STS-B": stsb, "QQP": qqp, "MNLI": mnli,
+              "QNLI": qnli, "RTE": rte}
+
+
+def generate_split(task: Task, split: str, seed: int = 0, scale: float = 1.0) -> pa.Table:
+    if task.name not in GENERATORS:
+        raise BamError(f"the synthetic suite has no {task.name}; it has {', '.join(SUITE)}")
+    if scale <= 0:
+        raise BamError(f"--synthetic-scale must be positive, got {scale}")
+    n = split_sizes(task.name, scale)[split]
+    g = Grammar(task_rng(seed, task.name, split))
+    a, b, y = zip(*(GENERATORS[task.name](g) for _ in range(n)))
+    labels = np.array(y, dtype=np.float64 if task.is_regression else np.int64)
+    if split == "train":  # noisy training labels; dev and test stay clean
+        if task.is_regression:
+            labels = np.clip(labels + g.rng.normal(0.0, SCORE_NOISE, n), 0.0, 5.0).round(3)
+        else:
+            k = task.num_outputs
+            flip = g.rng.random(n) < LABEL_NOISE
+            labels = np.where(flip, (labels + g.rng.integers(1, k, n)) % k, labels)
+    return make_split(task, a, b if task.pair else None, None if split == "test" else labels,
+                      where=f"synthetic {task.name} {split}")
+
+
+def load(task: Task, seed: int = 0, scale: float = 1.0) -> dict[str, pa.Table]:
+    """train/dev/test of one synthetic task (test labels null, as in GLUE)."""
+    return {split: generate_split(task, split, seed, scale) for split in SPLITS}

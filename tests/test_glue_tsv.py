@@ -1,0 +1,150 @@
+"""The GLUE TSV source: the real files of ../shared/glue (row counts and labels of its SOURCE.md) and
+hand-written fixtures for every error message."""
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from bam_core import glue_tsv
+from bam_core.errors import BamError
+from bam_core.tasks import get_task
+
+GLUE = Path(__file__).resolve().parents[2] / "shared" / "glue"
+needs_glue = pytest.mark.skipif(not (GLUE / "CoLA").is_dir(), reason="../shared/glue not available")
+
+# SOURCE.md's table: rows per split (header excluded).
+ROWS = {
+    "CoLA": (8551, 1043, 1063), "SST-2": (67349, 872, 1821), "MRPC": (3668, 408, 1725),
+    "STS-B": (5749, 1500, 1379), "RTE": (2490, 277, 3000), "WNLI": (635, 71, 146),
+}
+
+
+def load(name, split, glue_dir=GLUE):
+    return glue_tsv.load_split(get_task(name), glue_dir, split)
+
+
+@needs_glue
+@pytest.mark.glue
+@pytest.mark.parametrize("name", sorted(ROWS))
+def test_row_counts_equal_source_md(name):
+    tables = glue_tsv.load(get_task(name), GLUE)
+    assert tuple(tables[s].num_rows for s in ("train", "dev", "test")) == ROWS[name]
+    assert tables["test"].column("label").null_count == ROWS[name][2]
+
+
+@needs_glue
+@pytest.mark.glue
+def test_qnli_dev_and_test_but_no_train():
+    assert load("QNLI", "dev").num_rows == 5463 and load("QNLI", "test").num_rows == 5463
+    with pytest.raises(BamError, match=r"^GLUE file .*QNLI/train\.tsv not found$"):
+        load("QNLI", "train")
+
+
+@needs_glue
+@pytest.mark.glue
+def test_label_distributions_equal_source_md():
+    def counts(name, split):
+        task = get_task(name)
+        return {task.labels[k]: v for k, v in Counter(load(name, split).column("label").to_pylist()).items()}
+
+    assert counts("CoLA", "train") == {"acceptable": 6023, "unacceptable": 2528}
+    assert counts("CoLA", "dev") == {"acceptable": 721, "unacceptable": 322}
+    assert counts("SST-2", "train") == {"positive": 37569, "negative": 29780}
+    assert counts("SST-2", "dev") == {"positive": 444, "negative": 428}
+    assert counts("MRPC", "train") == {"equivalent": 2474, "not_equivalent": 1194}
+    assert counts("MRPC", "dev") == {"equivalent": 279, "not_equivalent": 129}
+    assert counts("RTE", "train") == {"entailment": 1249, "not_entailment": 1241}
+    assert counts("RTE", "dev") == {"entailment": 146, "not_entailment": 131}
+    assert counts("WNLI", "train") == {"entailment": 312, "not_entailment": 323}
+    assert counts("WNLI", "dev") == {"entailment": 31, "not_entailment": 40}
+    assert counts("QNLI", "dev") == {"entailment": 2702, "not_entailment": 2761}
+    scores = load("STS-B", "train").column("label").to_pylist()
+    assert min(scores) == 0.0 and max(scores) == 5.0
+
+
+@needs_glue
+@pytest.mark.glue
+def test_first_rows_are_what_the_files_say():
+    assert load("CoLA", "train").slice(0, 1).to_pylist() == [{
+        "idx": 0, "text_a": "Our friends won't buy this analysis, let alone the next one we propose.",
+        "text_b": None, "label": 1}]
+    assert load("MRPC", "train").slice(0, 1).to_pylist() == [{
+        "idx": 0,
+        "text_a": 'Amrozi accused his brother, whom he called "the witness", of deliberately distorting his evidence.',
+        "text_b": 'Referring to him as only "the witness", Amrozi accused his brother of deliberately distorting '
+                  "his evidence.",
+        "label": 1}]
+    assert load("STS-B", "train").slice(0, 1).to_pylist() == [{
+        "idx": 0, "text_a": "A plane is taking off.", "text_b": "An air plane is taking off.", "label": 5.0}]
+    assert load("CoLA", "test").column("text_a")[0].as_py() == "Bill whistled past the house."
+    assert not any(t.startswith("\ufeff") for t in load("MRPC", "dev").column("text_a").to_pylist())
+
+
+# -- fixtures -------------------------------------------------------------------------------------------
+
+
+def write(root, task, files):
+    folder = root / task
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return root
+
+
+def test_quotes_are_not_csv_quoting_and_mnli_labels_map_to_canonical_order(tmp_path):
+    head = "\t".join(f"c{i}" for i in range(8))
+    row = "\t".join(["x"] * 8)
+    write(tmp_path, "MNLI", {
+        "train.tsv": f"{head}\tsentence1\tsentence2\tlabel1\tgold_label\n"
+                     f'{row}\t"A quote\tstarts "here\tx\tneutral\n{row}\tB\tb\tx\tcontradiction\n',
+    })
+    table = load("MNLI", "train", tmp_path)
+    assert table.to_pylist() == [
+        {"idx": 0, "text_a": '"A quote', "text_b": 'starts "here', "label": 1},
+        {"idx": 1, "text_a": "B", "text_b": "b", "label": 2},
+    ]
+
+
+def test_wrong_field_count_names_file_line_and_counts(tmp_path):
+    write(tmp_path, "RTE", {"train.tsv": "index\ts1\ts2\tlabel\n0\ta\tb\tentailment\n1\ta\tb\n"})
+    path = tmp_path / "RTE" / "train.tsv"
+    with pytest.raises(BamError) as err:
+        load("RTE", "train", tmp_path)
+    assert str(err.value) == f"{path}, line 3: expected 4 tab-separated fields, found 3"
+    write(tmp_path, "CoLA", {"dev.tsv": "gj04\t1\t\tGood.\ngj04\t0\t*\tBad\textra.\n"})  # no header
+    with pytest.raises(BamError) as err:
+        load("CoLA", "dev", tmp_path)
+    assert str(err.value) == f"{tmp_path / 'CoLA' / 'dev.tsv'}, line 2: expected 4 tab-separated fields, found 5"
+
+
+def test_missing_task_folder_is_named(tmp_path):
+    with pytest.raises(BamError) as err:
+        load("SST-2", "dev", tmp_path)
+    assert str(err.value) == (f"GLUE directory {tmp_path / 'SST-2'} not found "
+                              "(expected the download_glue_data.py layout)")
+
+
+def test_bad_label_names_file_line_and_value(tmp_path):
+    write(tmp_path, "RTE", {"dev.tsv": "index\ts1\ts2\tlabel\n0\ta\tb\tentailment\n1\ta\tb\tmaybe\n"})
+    with pytest.raises(BamError) as err:
+        load("RTE", "dev", tmp_path)
+    assert str(err.value) == (f"{tmp_path / 'RTE' / 'dev.tsv'}, line 3: label 'maybe' is not one of RTE's labels "
+                              "(0=entailment, 1=not_entailment)")
+    write(tmp_path, "SST-2", {"train.tsv": "sentence\tlabel\ngood .\t1\nbad .\t2\n"})
+    with pytest.raises(BamError, match=r"SST-2/train\.tsv, line 3: label '2' is not one of SST-2's labels "
+                                       r"\(0=negative, 1=positive\)$"):
+        load("SST-2", "train", tmp_path)
+    sts = "\t".join(["h"] * 10) + "\n" + "\t".join(["0"] * 7) + "\ta\tb\t5.5\n"
+    write(tmp_path, "STS-B", {"dev.tsv": sts})
+    with pytest.raises(BamError, match=r"STS-B/dev\.tsv, line 2: label '5\.5' is not one of STS-B's labels \(0-5\)$"):
+        load("STS-B", "dev", tmp_path)
+
+
+def test_mrpc_bom_is_dropped_and_test_has_no_labels(tmp_path):
+    folder = tmp_path / "MRPC"
+    folder.mkdir()
+    (folder / "test.tsv").write_bytes(
+        "\ufeffindex\t#1 ID\t#2 ID\t#1 String\t#2 String\n0\t1\t2\tOne.\tTwo.\n".encode("utf-8"))
+    assert load("MRPC", "test", tmp_path).to_pylist() == [{"idx": 0, "text_a": "One.", "text_b": "Two.",
+                                                            "label": None}]

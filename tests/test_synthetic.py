@@ -1,0 +1,124 @@
+"""The synthetic suite: GLUE-proportional sizes, determinism, clean dev rules, noisy train labels."""
+
+import pyarrow as pa
+import pytest
+
+from bam_core import synthetic
+from bam_core.data import fingerprint, schema
+from bam_core.errors import BamError
+from bam_core.tasks import get_task
+
+
+def split(name, which, seed=0, scale=1.0):
+    return synthetic.generate_split(get_task(name), which, seed, scale)
+
+
+def rows(name, which, **kw):
+    return split(name, which, **kw).to_pylist()
+
+
+def test_sizes_follow_glue_times_a_hundredth():
+    assert synthetic.split_sizes("MNLI", 1.0) == {"train": 3927, "dev": 491, "test": 491}
+    assert synthetic.split_sizes("QQP", 1.0) == {"train": 3638, "dev": 455, "test": 455}
+    assert synthetic.split_sizes("CoLA", 1.0) == {"train": 86, "dev": 64, "test": 64}
+    assert synthetic.split_sizes("RTE", 1.0) == {"train": 25, "dev": 64, "test": 64}
+    assert synthetic.split_sizes("MRPC", 0.3) == {"train": 24, "dev": 64, "test": 64}  # floors
+    assert synthetic.split_sizes("MNLI", 5.0) == {"train": 19635, "dev": 2454, "test": 2454}
+    assert split("RTE", "train").num_rows == 25 and split("RTE", "dev").num_rows == 64
+
+
+def test_schema_and_test_labels_dropped():
+    for name in synthetic.SUITE:
+        task = get_task(name)
+        table = split(name, "test", scale=0.3)
+        assert table.schema == schema(task)
+        assert table.column("label").null_count == table.num_rows
+        assert table.column("idx").to_pylist() == list(range(table.num_rows))
+        assert (table.column("text_b").null_count == 0) == task.pair
+    assert split("STS-B", "dev").schema.field("label").type == pa.float64()
+
+
+def test_same_seed_same_content_other_seed_other_content():
+    a, b = split("MNLI", "train", seed=3), split("MNLI", "train", seed=3)
+    assert a.equals(b) and fingerprint(a) == fingerprint(b)
+    assert fingerprint(split("MNLI", "train", seed=4)) != fingerprint(a)
+    # A task's rows depend on (seed, task, split) only, not on what was generated before.
+    split("QQP", "train", seed=3)
+    assert split("MNLI", "train", seed=3).equals(a)
+
+
+def test_sentences_are_short():
+    for name in synthetic.SUITE:
+        for which in ("train", "dev"):
+            for r in rows(name, which, scale=0.5):
+                for text in (r["text_a"], r["text_b"]):
+                    if text is not None:
+                        assert 5 <= len(text.split()) <= 21, (name, text)  # 5-20 words + final punctuation
+
+
+def test_wnli_is_not_generated():
+    with pytest.raises(BamError, match=r"^the synthetic suite has no WNLI; it has CoLA, SST-2, MRPC, STS-B, "
+                                       r"QQP, MNLI, QNLI, RTE$"):
+        split("WNLI", "train")
+
+
+def words(text):
+    return set(text.split())
+
+
+def nli_rule(r):
+    """0 entailment: hypothesis words are premise words; 2 contradiction: a negation; 1 neutral: new content."""
+    a, b = words(r["text_a"]), words(r["text_b"])
+    if b & {"never", "not"}:
+        return 2
+    return 0 if b <= a else 1
+
+
+def sentiment_rule(r):
+    return int(bool(words(r["text_a"]) & set(synthetic.POSITIVE)))
+
+
+def test_dev_labels_are_clean():
+    mnli = rows("MNLI", "dev")
+    assert [nli_rule(r) for r in mnli] == [r["label"] for r in mnli]
+    assert {r["label"] for r in mnli} == {0, 1, 2}
+    rte = rows("RTE", "dev")
+    assert [min(nli_rule(r), 1) for r in rte] == [r["label"] for r in rte]
+    sst = rows("SST-2", "dev")
+    assert [sentiment_rule(r) for r in sst] == [r["label"] for r in sst]
+    qnli = rows("QNLI", "dev")  # "what does the KEY verb ?": answered when the sentence names KEY
+    assert [0 if r["text_a"].split()[3] in words(r["text_b"]) else 1 for r in qnli] == [r["label"] for r in qnli]
+    cola = rows("CoLA", "dev")  # acceptable sentences start with a determiner and end with a noun (+ place)
+    for r in cola:
+        if r["label"] == 1:
+            assert r["text_a"].split()[0] in synthetic.DETERMINERS
+    stsb = [r["label"] for r in rows("STS-B", "dev")]
+    assert all(0 <= y <= 5 and abs(y * 5 - round(y * 5)) < 1e-9 for y in stsb)  # multiples of 0.2
+    assert min(stsb) == 0.0 and max(stsb) == 5.0
+    canonical = {syn: base for base, syn in synthetic.NOUNS + synthetic.VERBS + synthetic.ADJECTIVES}
+    for r in rows("STS-B", "dev"):
+        if r["label"] == 5.0:  # identical content: the same words up to synonyms
+            assert [canonical.get(w, w) for w in r["text_b"].split()] == r["text_a"].split()
+
+
+def test_train_labels_carry_about_ten_percent_noise():
+    sst = rows("SST-2", "train")
+    flipped = sum(sentiment_rule(r) != r["label"] for r in sst) / len(sst)
+    assert 0.06 < flipped < 0.14
+    mnli = rows("MNLI", "train")
+    flipped = sum(nli_rule(r) != r["label"] for r in mnli) / len(mnli)
+    assert 0.08 < flipped < 0.12
+    stsb = [r["label"] for r in rows("STS-B", "train", scale=3.0)]
+    assert any(abs(y * 5 - round(y * 5)) > 1e-6 for y in stsb)  # noise moved scores off the 0.2 grid
+    assert all(0.0 <= y <= 5.0 for y in stsb)
+
+
+def test_paraphrases_are_the_same_words_up_to_synonyms_and_order():
+    canonical = {syn: base for base, syn in synthetic.NOUNS + synthetic.VERBS + synthetic.ADJECTIVES}
+    for name in ("MRPC", "QQP"):
+        labels = []
+        for r in rows(name, "dev"):
+            b = r["text_b"].split()[1:] if name == "QQP" else r["text_b"].split()  # drop the question word
+            labels.append(int(sorted(canonical.get(w, w) for w in b) == sorted(r["text_a"].split())))
+        assert labels == [r["label"] for r in rows(name, "dev")]
+        assert 0.3 < sum(labels) / len(labels) < 0.7
