@@ -8,6 +8,7 @@ import sys
 
 from snakemake.utils import validate
 
+from bam_core.cluster import check_workflow_profile, mem_for, runtime_for
 from bam_core.code_version import code_fingerprint
 from bam_core.config import check_config
 from bam_core.errors import BamError
@@ -25,12 +26,22 @@ except BamError as err:
     sys.exit(f"config error: {err}")
 
 TASKS = list(PLAN.tasks)
+TRAIN_GPUS = max(r["gpu"] for r in config["training"]["resources"].values())
 ENCODER = config["encoder"]["name"]
 DEMO_ENCODER = config["encoder"]["pretrained"] is None
 ENCODER_DIR = f"results/encoders/{ENCODER}"
 TOKENS_DIR = f"results/tokens/{ENCODER}"
 RUN_FILES = ["metrics.json", "predictions.parquet", "logits.parquet"]
 TABLES_REPORTED = ["table1", "table3", "table4", "table5"]
+
+
+onstart:
+    # On SLURM, a profile without a partition or a GPU asked of a partition without one is refused
+    # before anything is submitted (the executor is known only now, not while parsing).
+    try:
+        check_workflow_profile(workflow, {"train": {"gpu": TRAIN_GPUS}})
+    except BamError as err:
+        sys.exit(f"profile error: {err}")
 
 
 def _alternatives(names):
@@ -159,12 +170,12 @@ def train_cpus(wildcards):
 
 def train_mem_mb(wildcards, attempt):
     """A job killed for memory comes back with more (the checkpoint makes the retry a resume)."""
-    return _train_resource(wildcards, "mem_mb") * attempt
+    return mem_for(attempt, _train_resource(wildcards, "mem_mb"))
 
 
 def train_runtime(wildcards, attempt):
     """A job killed at its time limit comes back with more time and resumes from its checkpoint."""
-    return _train_resource(wildcards, "runtime") * attempt
+    return runtime_for(attempt, _train_resource(wildcards, "runtime"))
 
 
 def grid_metrics(wildcards):
