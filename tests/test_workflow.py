@@ -67,6 +67,18 @@ def test_variant_setting_reruns_that_variant_and_its_dependants(workspace):
     assert set(jobs) <= REPORTING_RULES
 
 
+def test_statistics_or_table_setting_reruns_only_statistics_and_tables(workspace):
+    def edit_statistics(config):
+        config["statistics"]["bootstrap_resamples"] = 2000
+
+    def edit_table(config):
+        config["tables"]["table4"]["variants"] = ["multi-multi", "multi"]
+
+    only_stats_and_tables = {"report_settings": 1, "stats": 4, "tables": 1}
+    assert dry_run_after(workspace, edit_statistics) == only_stats_and_tables
+    assert dry_run_after(workspace, edit_table) == only_stats_and_tables
+
+
 def test_code_change_reruns_its_stage(workspace):
     module = workspace / "bam_core" / "scores.py"
     original = module.read_text()
