@@ -39,6 +39,16 @@ def choose(grid: list[float], metrics_paths: list[str]) -> dict:
     return {"choice": choice, "medians": medians}
 
 
+def fill_alpha(settings: dict, choice: dict[str, float]) -> dict:
+    """A run spec with Single's per-task alpha: a float for one task, a {task: alpha} map for several."""
+    missing = [t for t in settings["tasks"] if t not in choice]
+    if missing:
+        raise BamError(f"alpha choice has no entry for task(s) {', '.join(missing)}")
+    alphas = {t: choice[t] for t in settings["tasks"]}
+    value = alphas[settings["tasks"][0]] if len(alphas) == 1 else alphas
+    return dict(settings, layerwise_lr_decay=value)
+
+
 def _rows_of(path: Path, task: str):
     table = pq.read_table(path)
     return table.filter(pc.equal(table["task"], task))

@@ -18,7 +18,6 @@ STAGES = {
     "tokenize": ("bam_core.tokens", "tokenize one task's splits once for every training job"),
     "train": ("bam_core.train", "train one run (single- or multi-task) from a run spec JSON"),
     "teacher-logits": ("bam_core.teachers", "merge teacher runs' logits into one teacher file"),
-    "run-spec": ("bam_core.run_spec", "write a run spec JSON from the workflow's settings"),
     "choose-alpha": ("bam_core.alpha_choice", "pick Single's layer-wise decay per task by median dev score"),
     "select-single": ("bam_core.alpha_choice:select_main", "assemble Single's runs from the chosen grid runs"),
     "collect": ("bam_core.scores", "collect every run's metrics into scores.parquet"),

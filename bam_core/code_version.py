@@ -16,7 +16,7 @@ STAGE_MODULES = {
     "data": ["data", "synthetic", "glue_tsv", "glue_hub", "prepare", "tasks"],
     "tokens": ["demo_encoder", "tokens"],
     "train": ["spec", "model", "batches", "sampling", "annealing", "optim", "losses", "metrics",
-              "checkpoint", "train", "teachers", "tasks"],
+              "checkpoint", "train", "teachers", "alpha_choice", "tasks"],
     "select": ["alpha_choice", "metrics"],
     "scores": ["scores"],
     "stats": ["stats", "report_settings"],

@@ -162,7 +162,7 @@ class Plan:
         return {"kind": "config", "path": encoder_dir}
 
     def spec_settings(self, vid: str, seed: int, group: str, encoder_dir: str, tokens_dir: str) -> dict:
-        """Everything a run depends on except Single's alpha choice (filled in by `bam run-spec`)."""
+        """Everything a run depends on except Single's alpha choice (filled in by `bam train --alpha-choice`)."""
         v = self.variants[vid]
         training = self.config["training"]
         spec = {

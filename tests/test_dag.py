@@ -15,7 +15,7 @@ def test_paper_dag_has_every_run_of_the_paper(tmp_path):
     # Multi->Multi, Single->Multi, Single->Multi->Single->Multi, 4 ablations, 2 task sets of Table 5.
     assert jobs == {
         "prepare": 8, "tokenize": 8,
-        "run_spec": (6 * 8 + 10) * 20, "train": (6 * 8 + 10) * 20,
+        "train": (6 * 8 + 10) * 20,
         "choose_alpha": 1, "select_single": 8 * 20,
         "teacher_logits": 4,  # single, multi, single-multi, single-multi-single at the first seed
         "collect_scores": 1, "report_settings": 2, "stats": 4, "tables": 1, "cost": 1, "figures": 1,

@@ -2,10 +2,9 @@
 
 import pytest
 
-from bam_core.alpha_choice import choose
+from bam_core.alpha_choice import choose, fill_alpha
 from bam_core.errors import BamError
 from bam_core.io import write_json
-from bam_core.run_spec import fill_alpha
 from bam_core.scores import collect
 from tests.test_config import demo_config, plan_of
 

@@ -121,16 +121,9 @@ def spec_settings(wildcards):
     return json.dumps(settings, sort_keys=True)
 
 
-def alpha_choice_input(wildcards):
-    return (
-        "results/alpha_choice.json"
-        if PLAN.needs_alpha_choice(wildcards.variant)
-        else []
-    )
-
-
 def alpha_choice_option(wildcards, input):
-    return f"--alpha-choice {input.alpha}" if input.alpha else ""
+    """Single-task runs that take Single's per-task alpha read it from the choice file at run time."""
+    return f"--alpha-choice {input.alpha}" if "alpha" in input.keys() else ""
 
 
 def train_inputs(wildcards):
@@ -138,7 +131,6 @@ def train_inputs(wildcards):
     variant, seed = PLAN.variants[wildcards.variant], int(wildcards.seed)
     tasks = PLAN.group_tasks(wildcards.variant, wildcards.group)
     inputs = {
-        "spec": f"results/specs/{wildcards.variant}/{seed}/{wildcards.group}.json",
         "tokens": [
             f"{TOKENS_DIR}/{t}/{s}.parquet"
             for t in tasks
@@ -153,6 +145,8 @@ def train_inputs(wildcards):
         )
     if variant.init:
         inputs["init"] = f"{run_dir(variant.init, seed, ALL)}/metrics.json"
+    if PLAN.needs_alpha_choice(variant.id):
+        inputs["alpha"] = "results/alpha_choice.json"
     return inputs
 
 

@@ -1,21 +1,5 @@
 # One training job per run (variant, seed, group); Single is assembled from its alpha grid.
-
-
-rule run_spec:
-    input:
-        alpha=alpha_choice_input,
-    output:
-        "results/specs/{variant}/{seed}/{group}.json",
-    log:
-        "results/logs/run_spec/{variant}/{seed}/{group}.log",
-    localrule: True
-    conda:
-        CONDA_ENV
-    params:
-        settings=spec_settings,
-        alpha=alpha_choice_option,
-    shell:
-        "bam run-spec {output} --settings {params.settings:q} {params.alpha} > {log} 2>&1"
+# A run's spec is its params: changing a setting reruns exactly the runs it belongs to.
 
 
 rule train:
@@ -41,7 +25,7 @@ rule train:
     params:
         code=code_fingerprint("train"),
     shell:
-        "bam train {input.spec} > {log} 2>&1"
+        "bam train --spec-json {params.spec:q} {params.alpha} > {log} 2>&1"
 
 
 rule choose_alpha:
