@@ -1,0 +1,265 @@
+"""Train one run (single- or multi-task, with or without a teacher) from a run spec:
+
+    bam train SPEC.json          (or --spec-json '{...}', as the workflow calls it)
+
+Writes into spec.output_dir: predictions.parquet (dev + test), logits.parquet (train + dev, so any
+run can teach), history.parquet, model/ (if save_model) and metrics.json LAST. Rerunning a killed or
+preempted run resumes from spec.resume_dir; SIGTERM/SIGUSR1 save a checkpoint and exit 128 + signum.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import random
+import resource
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from bam_core import checkpoint as ckpt
+from bam_core.annealing import teacher_annealing
+from bam_core.batches import UNORDERED_TASKS, TaskBatches, double_unordered, load_split
+from bam_core.errors import BamError
+from bam_core.alpha_choice import fill_alpha
+from bam_core.io import read_json, write_json, write_parquet
+from bam_core.losses import NonFiniteWatch, example_losses, reduce
+from bam_core.metrics import task_score
+from bam_core.model import build_model, predict, save_model
+from bam_core.optim import build_optimizer
+from bam_core.spec import RunSpec, read_json_file, spec_from_dict
+from bam_core.tasks import get_task
+from bam_core.teachers import attach_teacher, logits_metadata, logits_table
+
+log = logging.getLogger("bam.train")
+
+
+def setup_device(spec: RunSpec):
+    """(device, autocast context): bf16 autocast + TF32 on CUDA by default, fp32 on CPU."""
+    if spec.device == "cuda" and not torch.cuda.is_available():
+        raise BamError("device 'cuda' requested but no CUDA GPU is available")
+    device = torch.device("cuda" if spec.device != "cpu" and torch.cuda.is_available() else "cpu")
+    if spec.num_threads:
+        torch.set_num_threads(spec.num_threads)
+    bf16 = spec.precision == "bf16" or (spec.precision == "auto" and device.type == "cuda")
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+    return device, autocast
+
+
+def training_step(model, optimizer, scheduler, batch, lam: float, spec: RunSpec, autocast) -> torch.Tensor:
+    """One optimisation step; returns the (B,) per-example losses (on device, no host sync)."""
+    with autocast:
+        outputs = model(batch.input_ids, batch.token_type_ids, batch.attention_mask, batch.slices)
+    losses = example_losses(outputs, batch.labels, batch.slices, batch.teacher, lam)
+    optimizer.zero_grad(set_to_none=True)
+    reduce(losses, spec.loss_reduction).backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), spec.max_grad_norm)
+    optimizer.step()
+    scheduler.step()
+    return losses.detach()
+
+
+def load_data(spec: RunSpec) -> dict:
+    """{split: {task: TaskData}}; teacher logits checked and attached to train before any training."""
+    data = {s: {t: load_split(spec.tokens_dir, t, s, spec.max_seq_length) for t in spec.tasks}
+            for s in ("train", "dev", "test")}
+    if spec.teacher_logits:
+        attach_teacher(spec.teacher_logits, list(data["train"].values()))
+    return data
+
+
+def train_unit(spec: RunSpec, tasks: list[str], data: dict, device, autocast, stop, state, finished) -> dict:
+    """Train one model on `tasks` (all of them in multi mode, one in single mode) and evaluate it."""
+    parts = [data["train"][t] for t in tasks]
+    if spec.double_unordered:
+        parts = [double_unordered(p) if p.task.name in UNORDERED_TASKS else p for p in parts]
+    plan = TaskBatches(parts, spec.batch_size, spec.epochs, spec.sampling_exponent, spec.seed)
+    total = plan.total_steps
+    torch.manual_seed(spec.seed)  # each unit starts from the seed: single mode = separate single runs
+    model = build_model(spec.init, tasks, spec.dropout, spec.regression_head).to(device)
+    optimizer, scheduler = build_optimizer(model, spec, total, spec.alpha(tasks[0]))
+    random.seed(spec.seed)
+    np.random.seed(spec.seed)
+    step, history, counters = 0, [], {"examples": 0, "tokens": 0, "seconds": 0.0}
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        ckpt.set_rng_state(state["rng"])
+        step, history, counters = state["step"], state["history"], state["counters"]
+        log.info("resuming from step %d", step)
+    model.train()
+    log_every, report_every = max(1, total // 100), max(1, total // 10)
+    window_loss, window_n = torch.zeros((), device=device), 0
+    watch = NonFiniteWatch(tasks, device)
+    pin = device.type == "cuda"
+
+    def check_finite():  # a host sync: at log and checkpoint steps only
+        if (bad := watch.first()) is not None:
+            raise BamError(f"{spec.name}: non-finite loss (nan or inf) at step {bad[0]} in task {bad[1]}; "
+                           f"the last good checkpoint is kept in {spec.resume_dir}")
+
+    def save(at_step):
+        check_finite()
+        ckpt.save_resume(spec.resume_dir, {
+            "spec": spec.to_dict(), "unit": tasks, "finished": finished, "step": at_step,
+            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(), "rng": ckpt.rng_state(), "history": history,
+            "counters": counters})
+
+    bar = tqdm(total=total, initial=step, desc="+".join(tasks), disable=None, dynamic_ncols=True)
+    start = time.perf_counter()
+    while step < total:
+        batch = plan.batch(step, pin=pin).to(device, non_blocking=pin)
+        lam = teacher_annealing(step, total, spec.annealing)
+        lr = scheduler.get_last_lr()[0]  # group 0 = the heads (depth 0)
+        losses = training_step(model, optimizer, scheduler, batch, lam, spec, autocast)
+        window_loss += losses.sum()
+        window_n += len(losses)
+        watch.update(step, losses, batch.slices)
+        counters["examples"] += len(losses)
+        counters["tokens"] += batch.real_tokens
+        step += 1
+        bar.update(1)
+        if step % log_every == 0 or step == total:
+            check_finite()
+            mean_loss = float(window_loss) / window_n
+            history.append({"task": "+".join(tasks), "step": step, "lambda": lam, "loss": mean_loss, "lr": lr})
+            window_loss.zero_()
+            window_n = 0
+            rate = counters["examples"] / (counters["seconds"] + time.perf_counter() - start)
+            bar.set_postfix(loss=f"{mean_loss:.4f}", lam=f"{lam:.3f}", ex_s=f"{rate:.0f}")
+            if bar.disable and (step % report_every == 0 or step == total):
+                log.info("%s step %d/%d loss %.4f lambda %.3f %.0f ex/s", "+".join(tasks), step, total,
+                         mean_loss, lam, rate)
+        if stop.received or (step % spec.checkpoint_every == 0 and step < total):
+            counters["seconds"] += time.perf_counter() - start
+            start = time.perf_counter()
+            save(step)
+            if stop.received:
+                raise ckpt.Preempted(stop.received, step)
+    bar.close()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    counters["seconds"] += time.perf_counter() - start
+    return evaluate(spec, model, tasks, data, device, autocast, history, counters, total)
+
+
+def evaluate(spec, model, tasks, data, device, autocast, history, counters, steps) -> dict:
+    """Dev scores, dev/test predictions, train/dev logits of a trained unit."""
+    predictions, logits, scores = [], [], {}
+    for name in tasks:
+        task = get_task(name)
+        outputs = {s: predict(model, data[s][name], spec.eval_batch_size, device, autocast)
+                   for s in ("train", "dev", "test")}
+        for split in ("dev", "test"):
+            d, out = data[split][name], outputs[split]
+            scale = task.label_scale if task.is_regression else 1.0
+            pred = out[:, 0] * scale if task.is_regression else out.argmax(-1).astype(np.float64)
+            label = d.labels * scale if split == "dev" else np.full(len(d), np.nan)
+            predictions.append(pd.DataFrame({"task": name, "split": split, "idx": d.idx,
+                                             "prediction": pred.astype(np.float64), "label": label}))
+            if split == "dev":
+                scores[name] = {"metric": task.metric, "score": task_score(task, pred, label), "n_dev": len(d)}
+        logits += [(name, s, data[s][name].idx, outputs[s]) for s in ("train", "dev")]
+    if spec.save_model:
+        save_model(model, Path(spec.resume_dir) / "models" / "+".join(tasks))
+    return {"predictions": pd.concat(predictions), "logits": logits, "scores": scores,
+            "history": history, "counters": counters, "steps": steps}
+
+
+def peak_memory_mb(device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated() / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def write_outputs(spec: RunSpec, data: dict, results: dict, device, wall: float) -> dict:
+    out = Path(spec.output_dir)
+    units = list(results)
+    predictions = pd.concat([r["predictions"] for r in results.values()], ignore_index=True)
+    write_parquet(predictions, out / "predictions.parquet")
+    fingerprints = {t: {s: data[s][t].fingerprint for s in ("train", "dev")} for t in spec.tasks}
+    table = logits_table([row for r in results.values() for row in r["logits"]])
+    write_parquet(table, out / "logits.parquet", logits_metadata(fingerprints, [str(out)]))
+    history = pd.DataFrame([h for r in results.values() for h in r["history"]],
+                           columns=["task", "step", "lambda", "loss", "lr"])
+    write_parquet(history, out / "history.parquet")
+    if spec.save_model:
+        for unit in units:
+            target = out / "model" if len(units) == 1 else out / "model" / unit
+            tmp = target.with_name(f".{target.name}.tmp")  # copy, then rename: never a half-copied model/
+            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.copytree(Path(spec.resume_dir) / "models" / unit, tmp)
+            shutil.rmtree(target, ignore_errors=True)
+            tmp.rename(target)
+    scores = {t: s for r in results.values() for t, s in r["scores"].items()}
+    in_avg = [s["score"] for t, s in scores.items() if get_task(t).in_average]
+    counters = {k: sum(r["counters"][k] for r in results.values()) for k in ("examples", "tokens", "seconds")}
+    metrics = {
+        "spec": spec.to_dict(), "tasks": scores, "average": float(np.mean(in_avg)) if in_avg else None,
+        "wall_seconds": wall, "train_examples": counters["examples"],
+        "examples_per_second": counters["examples"] / max(counters["seconds"], 1e-9),
+        "tokens_per_second": counters["tokens"] / max(counters["seconds"], 1e-9),
+        "peak_memory_mb": peak_memory_mb(device), "device": device.type,
+        "gpu_name": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
+        "steps": sum(r["steps"] for r in results.values()),
+    }
+    write_json(metrics, out / "metrics.json")  # last: its presence means the run is complete
+    return metrics
+
+
+def train(spec: RunSpec) -> dict:
+    """Run the spec to completion (resuming if a checkpoint exists); returns metrics.json's content."""
+    wall = time.perf_counter()
+    device, autocast = setup_device(spec)
+    data = load_data(spec)
+    state = ckpt.load_resume(spec.resume_dir, spec.to_dict())
+    finished = state["finished"] if state else {}
+    units = [[t] for t in spec.tasks] if spec.mode == "single" else [list(spec.tasks)]
+    with ckpt.StopSignals() as stop:
+        for i, unit in enumerate(units):
+            key = "+".join(unit)
+            if key in finished:
+                continue
+            unit_state = state if state and state["unit"] == unit else None
+            finished[key] = train_unit(spec, unit, data, device, autocast, stop, unit_state, finished)
+            if i + 1 < len(units):  # single mode: remember finished tasks across preemption
+                ckpt.save_resume(spec.resume_dir, {"spec": spec.to_dict(), "unit": None, "finished": finished})
+    metrics = write_outputs(spec, data, finished, device, time.perf_counter() - wall)
+    ckpt.clear_resume(spec.resume_dir)
+    log.info("%s: done, average %s, %.1f s", spec.name, metrics["average"], metrics["wall_seconds"])
+    return metrics
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="bam train", description="train one run from a run spec")
+    given = parser.add_mutually_exclusive_group(required=True)
+    given.add_argument("spec", nargs="?", help="run spec JSON file (see bam_core/spec.py)")
+    given.add_argument("--spec-json", help="the run spec itself, as the workflow passes it")
+    parser.add_argument("--alpha-choice", help="results/alpha_choice.json: Single's per-task alpha for this run")
+    args = parser.parse_args(argv)
+    if args.spec_json:
+        try:
+            raw = json.loads(args.spec_json)
+        except json.JSONDecodeError as err:
+            raise BamError(f"--spec-json is not valid JSON: {err}") from None
+    else:
+        raw = read_json_file(args.spec)
+    if args.alpha_choice:
+        raw = fill_alpha(raw, read_json(args.alpha_choice)["choice"])
+    try:
+        train(spec_from_dict(raw, source=args.spec or "--spec-json"))
+    except ckpt.Preempted as stop:
+        log.info("%s", stop)
+        return 128 + stop.signum
+    return 0

@@ -1,0 +1,22 @@
+import pytest
+
+from bam_core.metrics import task_score
+from bam_core.tasks import get_task
+
+
+def test_mcc_cola():
+    # tp=2 tn=2 fp=1 fn=0: (2*2 - 1*0) / sqrt(3*2*3*2) = 4/6
+    assert task_score(get_task("CoLA"), [1, 1, 0, 0, 1], [1, 0, 0, 0, 1]) == pytest.approx(100 * 4 / 6)
+
+
+def test_mcc_is_zero_for_a_constant_prediction():
+    assert task_score(get_task("CoLA"), [1, 1, 1], [1, 0, 1]) == 0.0
+
+
+def test_spearman_stsb():
+    # ranks (1, 3, 2, 4) vs (1, 2, 3, 4): sum d^2 = 2, rho = 1 - 6*2 / (4*15) = 0.8
+    assert task_score(get_task("STS-B"), [0.1, 0.4, 0.3, 0.9], [1.0, 2.0, 3.0, 4.0]) == pytest.approx(80.0)
+
+
+def test_accuracy_rest():
+    assert task_score(get_task("MNLI"), [0, 1, 2, 2], [0, 1, 2, 0]) == 75.0

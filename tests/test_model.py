@@ -1,0 +1,36 @@
+"""The multi-task model: shared encoder, per-task heads, init kinds, save/load."""
+
+import pytest
+import torch
+
+from bam_core.errors import BamError
+from bam_core.model import build_model, save_model
+from tiny_data import write_tiny_config
+
+torch.set_num_threads(1)
+
+
+def test_heads_on_their_rows_and_sigmoid_regression(tmp_path):
+    config = write_tiny_config(tmp_path / "enc")
+    torch.manual_seed(0)
+    model = build_model({"kind": "config", "path": str(config)}, ["MNLI", "STS-B"], 0.1, "sigmoid").eval()
+    ids = torch.tensor([[1, 5, 2, 6, 2], [1, 7, 2, 8, 2], [1, 9, 2, 0, 0]])
+    mask = (ids != 0).long()
+    mnli, stsb = model(ids, torch.zeros_like(ids), mask, [("MNLI", 0, 2), ("STS-B", 2, 3)])
+    assert mnli.shape == (2, 3) and stsb.shape == (1,) and 0 < stsb.item() < 1
+    save_model(model, tmp_path / "model")
+    loaded = build_model({"kind": "checkpoint", "path": str(tmp_path / "model")}, ["STS-B"], 0.1, "sigmoid").eval()
+    (again,) = loaded(ids[2:], torch.zeros_like(ids[2:]), mask[2:], [("STS-B", 0, 1)])
+    assert again.item() == pytest.approx(stsb.item(), abs=1e-6)
+
+
+def test_init_errors(tmp_path):
+    with pytest.raises(BamError, match=r"init: .*/nothing/config.json not found"):
+        build_model({"kind": "config", "path": str(tmp_path / "nothing")}, ["RTE"], 0.1, "sigmoid")
+    config = write_tiny_config(tmp_path / "enc")
+    with pytest.raises(BamError, match=r"init: .*/enc has no model weights"):
+        build_model({"kind": "pretrained", "path": str(config)}, ["RTE"], 0.1, "sigmoid")
+    model = build_model({"kind": "config", "path": str(config)}, ["RTE"], 0.1, "linear")
+    save_model(model, tmp_path / "model")
+    with pytest.raises(BamError, match=r"init: task CoLA has no head in checkpoint .*model \(it has: RTE\)"):
+        build_model({"kind": "checkpoint", "path": str(tmp_path / "model")}, ["CoLA"], 0.1, "sigmoid")

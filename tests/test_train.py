@@ -1,0 +1,180 @@
+"""`bam train` end to end on a tiny BERT: learning, determinism, kill/preempt + resume, NaN, teachers."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from bam_core.errors import BamError
+from bam_core.spec import spec_from_dict
+from bam_core.teachers import main as teacher_logits
+from bam_core.train import train
+from tiny_data import tiny_spec
+
+torch.set_num_threads(1)
+
+
+def run(spec: dict) -> dict:
+    return train(spec_from_dict(spec))
+
+
+def predictions(spec: dict) -> pd.DataFrame:
+    return pd.read_parquet(Path(spec["output_dir"]) / "predictions.parquet")
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """An uninterrupted 3-epoch multi-task run (143 steps) that the resumed runs must reproduce."""
+    spec = tiny_spec(tmp_path_factory.mktemp("ref"), epochs=3, checkpoint_every=10)
+    metrics = run(spec)
+    return spec, metrics
+
+
+def test_outputs_of_a_run(reference):
+    spec, metrics = reference
+    out = Path(spec["output_dir"])
+    assert metrics["steps"] == 143  # ceil(3 * (300 + 160 + 200 + 100) / 16)
+    assert json.loads((out / "metrics.json").read_text())["tasks"].keys() == {"CoLA", "MRPC", "STS-B", "RTE"}
+    pred = predictions(spec)
+    assert pred.groupby(["task", "split"]).size().to_dict() == {
+        (t, s): n for t in ("CoLA", "MRPC", "RTE", "STS-B") for s, n in (("dev", 120), ("test", 40))}
+    assert pred[pred.split == "test"].label.isna().all()
+    stsb = pred[(pred.task == "STS-B") & (pred.split == "dev")]
+    assert stsb.prediction.between(0, 5).all() and stsb.label.max() == 5.0  # original 0-5 scale
+    logits = pd.read_parquet(out / "logits.parquet")
+    assert logits.groupby(["task", "split"]).size()[("CoLA", "train")] == 300
+    history = pd.read_parquet(out / "history.parquet")
+    assert list(history.columns) == ["task", "step", "lambda", "loss", "lr"] and len(history) == 143
+    assert not Path(spec["resume_dir"]).exists()  # deleted after success
+
+
+def test_multi_task_beats_the_majority_class(tmp_path):
+    spec = tiny_spec(tmp_path, tasks=["CoLA", "SST-2", "MRPC", "STS-B", "MNLI", "RTE"], epochs=4, lr=2e-3)
+    metrics = run(spec)
+    dev = predictions(spec).query("split == 'dev'")
+    for task, rows in dev.groupby("task"):
+        if task == "STS-B":
+            assert metrics["tasks"][task]["score"] > 50
+            continue
+        majority = 100 * rows.label.value_counts(normalize=True).max()
+        score = metrics["tasks"][task]["score"] if task != "CoLA" else 100 * (rows.prediction == rows.label).mean()
+        assert score > majority + 10, (task, score, majority)
+
+
+def test_same_seed_same_predictions_single_mode(tmp_path):
+    spec = tiny_spec(tmp_path, mode="single", tasks=["RTE", "STS-B"], epochs=1, save_model=True)
+    run(spec)
+    first = predictions(spec)
+    assert (Path(spec["output_dir"]) / "model" / "RTE" / "heads.pt").exists()
+    run(spec)
+    pd.testing.assert_frame_equal(first, predictions(spec))
+    # single-task fine-tuning from the saved model: encoder + that task's head
+    tuned = tiny_spec(tmp_path, mode="single", tasks=["RTE"], epochs=1, output_dir=str(tmp_path / "ft"),
+                      init={"kind": "checkpoint", "path": str(Path(spec["output_dir"]) / "model")})
+    assert run(tuned)["tasks"]["RTE"]["n_dev"] == 120
+    tuned["tasks"] = ["CoLA"]
+    with pytest.raises(BamError, match="init: task CoLA has no head in checkpoint"):
+        run(tuned)
+
+
+def bam_train(spec: dict, path: Path) -> subprocess.Popen:
+    path.write_text(json.dumps(spec))
+    return subprocess.Popen([sys.executable, "-m", "bam_core", "train", str(path)], stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+def wait_for_checkpoint(proc, spec):
+    resume = Path(spec["resume_dir"]) / "resume.pt"
+    while not resume.exists():
+        assert proc.poll() is None, proc.stderr.read()
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_killed_run_resumes_to_identical_predictions(reference, tmp_path, sig):
+    ref_spec, _ = reference
+    spec = {**ref_spec, "output_dir": str(tmp_path / "run"), "resume_dir": str(tmp_path / "resume")}
+    proc = bam_train(spec, tmp_path / "spec.json")
+    wait_for_checkpoint(proc, spec)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert not (tmp_path / "run" / "metrics.json").exists(), "the run finished before it was killed"
+    if sig == signal.SIGTERM:
+        assert proc.returncode == 128 + signal.SIGTERM
+        assert "exiting on SIGTERM" in err and "checkpoint saved at step" in err
+    proc = bam_train(spec, tmp_path / "spec.json")
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "resuming from step" in err
+    pd.testing.assert_frame_equal(predictions(ref_spec), predictions(spec))
+
+
+def test_nan_loss_names_step_and_task(tmp_path):
+    spec = tiny_spec(tmp_path, tasks=["RTE"], lr=1e30, warmup_fraction=0.0)
+    with pytest.raises(BamError, match=r"non-finite loss \(nan or inf\) at step 1 in task RTE"):
+        run(spec)
+    assert not (tmp_path / "run" / "metrics.json").exists()
+
+
+def test_distillation_from_a_teacher_run(reference, tmp_path):
+    ref_spec, _ = reference
+    teacher = tmp_path / "teacher.parquet"
+    assert teacher_logits(["--out", str(teacher), str(Path(ref_spec["output_dir"]) / "logits.parquet")]) == 0
+    student = {**ref_spec, "teacher_logits": str(teacher), "epochs": 1, "double_unordered": True,
+               "output_dir": str(tmp_path / "student"), "resume_dir": str(tmp_path / "resume")}
+    metrics = run(student)
+    assert metrics["steps"] == 70  # MRPC and STS-B doubled: ceil((300 + 2 * 160 + 2 * 200 + 100) / 16)
+    history = pd.read_parquet(Path(student["output_dir"]) / "history.parquet")
+    assert history["lambda"].iloc[0] == 0.0 and history["lambda"].iloc[-1] == 69 / 70
+    # refused before training: nothing written, no checkpoint
+    with pytest.raises(BamError, match="task MNLI: not in teacher logits"):
+        run({**student, "tasks": ["RTE", "MNLI"], "output_dir": str(tmp_path / "s2")})
+    assert not (tmp_path / "s2").exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
+def test_cuda_without_gpu_is_one_line(tmp_path):
+    with pytest.raises(BamError, match="^device 'cuda' requested but no CUDA GPU is available$"):
+        run(tiny_spec(tmp_path, device="cuda"))
+
+
+class PreemptAfter:
+    """Stands in for StopSignals: reports SIGTERM from the n-th check on (one check per training step)."""
+
+    def __init__(self, n):
+        self.n = n
+
+    @property
+    def received(self):
+        self.n -= 1
+        return signal.SIGTERM if self.n < 0 else None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_single_mode_preempted_in_second_task_resumes_identically(tmp_path, monkeypatch):
+    from bam_core import checkpoint
+
+    spec = tiny_spec(tmp_path, mode="single", tasks=["RTE", "STS-B"], epochs=2)  # 13 + 25 steps
+    run(spec)
+    reference = predictions(spec)
+    spec = {**spec, "output_dir": str(tmp_path / "run2")}
+    with monkeypatch.context() as m:
+        m.setattr(checkpoint, "StopSignals", lambda: PreemptAfter(20))
+        with pytest.raises(checkpoint.Preempted, match="checkpoint saved at step 8, exiting on SIGTERM"):
+            run(spec)
+    state = torch.load(Path(spec["resume_dir"]) / "resume.pt", weights_only=False)
+    assert list(state["finished"]) == ["RTE"] and state["unit"] == ["STS-B"] and state["step"] == 8
+    run(spec)
+    pd.testing.assert_frame_equal(reference, predictions(spec))
