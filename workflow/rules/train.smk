@@ -23,6 +23,8 @@ rule train:
         runtime=train_runtime,
         cpus_per_task=train_cpus,
     params:
+        spec=spec_settings,
+        alpha=alpha_choice_option,
         code=code_fingerprint("train"),
     shell:
         "bam train --spec-json {params.spec:q} {params.alpha} > {log} 2>&1"
