@@ -50,6 +50,15 @@ def test_scores_have_one_row_per_variant_seed_task(workspace):
     assert scores.score.notna().all()
 
 
+def test_report_is_self_contained_html(workspace):
+    result = snakemake(workspace, "--report", "results/report.html")
+    assert result.returncode == 0, result.stderr[-3000:]
+    html = (workspace / "results" / "report.html").read_text()
+    assert html.lstrip().lower().startswith("<!doctype html")
+    for item in ("table1.tex", "training_curve.png", "seeds_RTE.png", "cost.tex", "RTE.tsv"):
+        assert item in html, item
+
+
 def test_second_invocation_does_nothing(workspace):
     assert planned_jobs(workspace) == {}
 

@@ -37,6 +37,7 @@ rule submission:
     output:
         report(
             directory("results/submission"),
+            patterns=["{name}.tsv"],
             category="GLUE submission",
             caption="../report/submission.rst",
         ),
