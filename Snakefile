@@ -8,7 +8,11 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# The demo's config, unless --configfile names a whole config of its own (e.g. workflow/configs/paper.yaml):
+# merging one into the other would keep variants that the chosen config does not have.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config.yaml"
 
 
 report: "workflow/report/workflow.rst"

@@ -2,6 +2,8 @@
 
 import time
 
+import yaml
+
 from tests.workspace import REPO, make_workspace, planned_jobs, snakemake
 
 
@@ -38,3 +40,22 @@ def test_lint_is_clean():
     result = snakemake(REPO, "--lint")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Congratulations, your workflow is in a good condition!" in result.stdout + result.stderr
+
+
+GLUE = REPO.parent / "shared" / "glue"
+
+
+def test_glue_small_config_dag(tmp_path):
+    """The real-GLUE config (../shared/glue, MiniLM) plans its five tasks; refused cleanly without the data."""
+    root = make_workspace(tmp_path, config="workflow/configs/glue-small.yaml")
+    if not GLUE.is_dir():
+        result = snakemake(root, "-n")
+        assert result.returncode == 1 and "config error: data.glue_tsv_dir:" in result.stderr
+        return
+    config = yaml.safe_load((root / "config.yaml").read_text())
+    config["data"]["glue_tsv_dir"] = str(GLUE)
+    (root / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
+    jobs = planned_jobs(root)
+    # per-task single runs: 2 alpha-grid variants, Single->Single and two fine-tuned (5 x 5 tasks);
+    # multi-task: Multi, Multi->Multi, Single->Multi, lambda 0, RTE+CoLA+SST-2; 3 seeds
+    assert (jobs["prepare"], jobs["tokenize"], jobs["train"]) == (5, 5, (5 * 5 + 5) * 3)
