@@ -1,13 +1,13 @@
 """Driving the single-node test SLURM (scripts/slurm/start.sh) from pytest: find it, run a workflow
 through it, find a running job, and preempt it the way SLURM does.
 
-Which workflow is under test is data (`WorkflowUnderTest`): the toy DAG in tests/slurm_toy now,
-the real reduced demo later (its Snakefile, a --configfile, the files to compare).
+Which workflow is under test is data (`WorkflowUnderTest`): DEMO, the project's own Snakefile on a
+reduced demo config (tests/configs/slurm_demo.yaml), and TOY, a DAG of stand-in jobs
+(tests/slurm_toy) whose failures, time and memory use can be dialled in cheaply.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -16,6 +16,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
+
+import pandas as pd
+
+from workspace import make_workspace
 
 REPO = Path(__file__).resolve().parents[1]
 PROFILES = REPO / "workflow" / "profiles"
@@ -26,11 +30,13 @@ STATE = Path(os.environ.get("BAM_SLURM_DIR", "/tmp/bam-slurm"))
 class WorkflowUnderTest:
     """A workflow the SLURM test runs: what to run, what to compare, how to see training progress."""
 
-    snakefile: Path
+    snakefile: Path  # absolute, or relative to the run's directory (a workspace copy)
     configfiles: list[Path]
-    results: list[str]  # files that must be byte-identical between the local and the SLURM run
-    config: dict = field(default_factory=dict)  # --config for every run
-    long_config: dict = field(default_factory=dict)  # training long enough to be preempted
+    results: list[str]  # files that must be equal between the local and the SLURM run
+    workspace_config: str = ""  # a repo config: each run gets a copy of the workflow with it (tests/workspace.py)
+    targets: list[str] = field(default_factory=list)  # what to build (empty: the default rule)
+    timeout_s: int = 240  # per snakemake call
+    config: dict = field(default_factory=dict)  # config for every run (--config; in a workspace, merged into it)
     timeout_config: dict = field(default_factory=dict)  # training longer than runtime_for(1, ...)
     memory_config: dict = field(default_factory=dict)  # training over mem_for(1, ...), under mem_for(2, ...)
     memory_retry: str = ""  # what Snakemake prints for the retry's larger memory request
@@ -38,28 +44,37 @@ class WorkflowUnderTest:
     fail_config: dict = field(default_factory=dict)  # adds a job that fails
     fail_target: str = ""  # its output
     fail_log: str = ""  # its log, which Snakemake's error must name
-    train_rule: str = "train"
+    train_job: str = "rule_train"  # the start of a preemptible job's SLURM comment (rule_<rule>_wildcards_...)
     train_logs: str = "results/logs/train/**/*.log"  # glob: where "resuming from step N" appears
-    ready: Callable[[Path], bool] = lambda workdir: True  # a running training job has progress to keep
+    # (workdir, job comment) -> the running job has progress to keep
+    ready: Callable[[Path, str], bool] = lambda workdir, comment: True
 
 
-def _toy_ready(workdir: Path) -> bool:
-    """True once some toy checkpoint is past step 3 (so a resume visibly skips work)."""
-    for ckpt in (workdir / "results" / "checkpoints").glob("*.json"):
-        try:
-            if json.loads(ckpt.read_text())["step"] >= 3:
-                return True
-        except (ValueError, KeyError):  # caught mid-rename; look again next poll
-            pass
-    return False
+def _demo_ready(workdir: Path, comment: str) -> bool:
+    """True once the job's run has a resume checkpoint (written every checkpoint_every steps).
+    The plugin's comment is rule_train_wildcards_{variant}_{seed}_{group}."""
+    variant, seed, group = comment.removeprefix("rule_train_wildcards_").rsplit("_", 2)
+    return (workdir / "results" / "checkpoints" / variant / seed / group / "resume.pt").exists()
 
 
+DEMO = WorkflowUnderTest(
+    snakefile=Path("Snakefile"),
+    configfiles=[],
+    workspace_config="tests/configs/slurm_demo.yaml",
+    targets=["results/scores.parquet"],
+    results=["results/scores.parquet"],
+    timeout_s=420,
+    train_job="rule_train_wildcards_multi_",  # Multi's runs are the long ones
+    ready=_demo_ready,
+)
+
+# The toy keeps the cases that would cost minutes on the real DAG: a deliberately failing job, and
+# jobs outgrowing their time or memory limit (retried with more, resumed from their checkpoint).
 TOY = WorkflowUnderTest(
     snakefile=REPO / "tests" / "slurm_toy" / "Snakefile",
     configfiles=[REPO / "tests" / "slurm_toy" / "config.yaml"],
     results=["results/collected.tsv"],
     config={"steps": 10, "step_seconds": 0.2},
-    long_config={"steps": 60, "step_seconds": 0.2},
     timeout_config={"groups": "[a]", "steps": 170, "step_seconds": 0.5, "runtime_minutes": 1},
     # The step (python + its shell, ~250 MB) holds 500 MB more: over 600 MB, under 900 MB on retry.
     memory_config={"groups": "[a]", "steps": 20, "step_seconds": 0.3, "mem_mb": 600, "hold_mb": 500},
@@ -68,7 +83,6 @@ TOY = WorkflowUnderTest(
     fail_config={"fail": True},
     fail_target="results/fail.txt",
     fail_log="results/logs/fail.log",
-    ready=_toy_ready,
 )
 
 
@@ -92,39 +106,48 @@ def slurm_env() -> dict[str, str] | None:
 
 
 def snakemake_cmd(wf: WorkflowUnderTest, workdir: Path, profile: str, config: dict, *extra: str,
-                  timeout_s: int = 240) -> list[str]:
-    """`snakemake` under `timeout -s INT` (Snakemake ignores SIGTERM while it waits on SLURM)."""
-    cmd = ["timeout", "-s", "INT", str(timeout_s), "snakemake", "-s", str(wf.snakefile),
+                  timeout_s: int | None = None) -> list[str]:
+    """`snakemake` under `timeout -s INT` (Snakemake ignores SIGTERM while it waits on SLURM).
+    A workspace workflow is copied into `workdir` first, with `config` merged into its config.yaml,
+    unless `workdir` already holds one (a copy of an earlier run, rerun as it is)."""
+    merged = {**wf.config, **config}
+    if wf.workspace_config:
+        if not (workdir / wf.snakefile).exists():
+            make_workspace(workdir, merged, config=wf.workspace_config)
+        elif merged:
+            raise ValueError(f"{workdir} already holds a workspace; its config is not changed")
+        merged = {}
+    cmd = ["timeout", "-s", "INT", str(timeout_s or wf.timeout_s), "snakemake", "-s", str(workdir / wf.snakefile),
            "--directory", str(workdir), "--profile", str(PROFILES / profile)]
     for cf in wf.configfiles:
         cmd += ["--configfile", str(cf)]
-    merged = {**wf.config, **config}
     if merged:
         cmd += ["--config"] + [f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in merged.items()]
     if profile == "slurm":
         cmd += ["--slurm-init-seconds-before-status-checks", "2"]
-    return cmd + list(extra)
+    return cmd + list(extra) + wf.targets
 
 
 def run_snakemake(wf, workdir: Path, profile: str, env: dict, config: dict | None = None, *extra: str,
-                  timeout_s: int = 240) -> subprocess.CompletedProcess:
+                  timeout_s: int | None = None) -> subprocess.CompletedProcess:
     workdir.mkdir(parents=True, exist_ok=True)
     cmd = snakemake_cmd(wf, workdir, profile, config or {}, *extra, timeout_s=timeout_s)
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout_s + 30)
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=(timeout_s or wf.timeout_s) + 30)
 
 
-def running_job(env: dict, rule: str, workdir: Path, ready: Callable[[Path], bool],
-                timeout_s: float = 90) -> str:
-    """The SLURM id of a running job of `rule` once `ready(workdir)`; the plugin puts the rule in --comment."""
+def running_job(env: dict, wf: WorkflowUnderTest, workdir: Path, timeout_s: float = 120) -> str:
+    """The SLURM id of a running job whose comment starts with wf.train_job once wf.ready says it has
+    progress to keep (the plugin writes rule_<rule>_wildcards_<values> into --comment)."""
     end = time.monotonic() + timeout_s
     while time.monotonic() < end:
         out = subprocess.run(["squeue", "-h", "-t", "R", "-o", "%i|%k"], env=env,
                              capture_output=True, text=True).stdout
-        ids = [line.split("|")[0] for line in out.splitlines() if f"rule_{rule}" in line]
-        if ids and ready(workdir):
-            return ids[0]
+        for line in out.splitlines():
+            jobid, _, comment = line.partition("|")
+            if comment.startswith(wf.train_job) and wf.ready(workdir, comment):
+                return jobid
         time.sleep(0.3)
-    raise AssertionError(f"no running {rule} job with progress within {timeout_s}s")
+    raise AssertionError(f"no running {wf.train_job}* job with progress within {timeout_s}s")
 
 
 def preempt(env: dict, jobid: str) -> None:
@@ -140,5 +163,17 @@ def resumed_steps(workdir: Path, pattern: str) -> list[int]:
     return steps
 
 
-def read_results(wf: WorkflowUnderTest, workdir: Path) -> dict[str, bytes]:
-    return {rel: (workdir / rel).read_bytes() for rel in wf.results}
+def read_results(wf: WorkflowUnderTest, workdir: Path) -> dict[str, bytes | pd.DataFrame]:
+    """The files to compare: parquet as DataFrames (compare with assert_same_results), others as bytes."""
+    return {rel: pd.read_parquet(workdir / rel) if rel.endswith(".parquet") else (workdir / rel).read_bytes()
+            for rel in wf.results}
+
+
+def assert_same_results(got: dict, expected: dict) -> None:
+    """Exactly equal: CPU training is deterministic, so a SLURM or resumed run changes no digit."""
+    assert got.keys() == expected.keys()
+    for rel, value in expected.items():
+        if isinstance(value, pd.DataFrame):
+            pd.testing.assert_frame_equal(got[rel], value, check_exact=True, obj=rel)
+        else:
+            assert got[rel] == value, rel

@@ -3,12 +3,15 @@ single-node SLURM (skipped unless scripts/slurm/start.sh has started one; CI sta
 
     scripts/slurm/start.sh && pytest tests/test_slurm.py -v
 
-The workflow under test is WORKFLOW (the toy DAG in tests/slurm_toy; the real reduced demo can be
-swapped in as another WorkflowUnderTest in tests/slurm_helpers.py).
+The SLURM-equals-local comparison, the start-of-run profile check and preemption run the project's
+own Snakefile on a reduced demo (DEMO: tests/configs/slurm_demo.yaml, 6 training jobs); a failing
+job and jobs killed at their time or memory limit run on a toy DAG of stand-in jobs (TOY:
+tests/slurm_toy), where they cost seconds instead of minutes.
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from types import SimpleNamespace
 
@@ -16,10 +19,8 @@ import pytest
 
 from bam_core.cluster import check_slurm_profile, check_workflow_profile, mem_for, runtime_for
 from bam_core.errors import BamError
-from slurm_helpers import (TOY, preempt, read_results, resumed_steps, run_snakemake, running_job,
-                           slurm_env, snakemake_cmd)
-
-WORKFLOW = TOY
+from slurm_helpers import (DEMO, TOY, assert_same_results, preempt, read_results, resumed_steps, run_snakemake,
+                           running_job, slurm_env, snakemake_cmd)
 
 
 # ---- unit: retry resources -------------------------------------------------------------------
@@ -141,102 +142,112 @@ def slurm():
 
 
 @pytest.fixture(scope="module")
-def local_reference(tmp_path_factory, slurm):
-    """The uninterrupted local run every SLURM run must equal."""
-    workdir = tmp_path_factory.mktemp("local")
-    done = run_snakemake(WORKFLOW, workdir, "local", slurm, WORKFLOW.reference_config)
+def demo_runs(tmp_path_factory, slurm):
+    """The demo through SLURM and, side by side, locally (snakemake --cores 2, uninterrupted): the
+    SLURM run spends most of its time waiting on the scheduler, so together they take little more
+    than it alone."""
+    local, on_slurm = tmp_path_factory.mktemp("local"), tmp_path_factory.mktemp("slurm")
+    cmd = snakemake_cmd(DEMO, on_slurm, "slurm", {})
+    with subprocess.Popen(cmd, env=slurm, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as run:
+        try:
+            done = run_snakemake(DEMO, local, "local", slurm)
+        finally:
+            _, slurm_stderr = run.communicate(timeout=DEMO.timeout_s + 30)
     assert done.returncode == 0, done.stderr[-3000:]
-    return read_results(WORKFLOW, workdir)
+    return SimpleNamespace(local=local, slurm=on_slurm, slurm_returncode=run.returncode, slurm_stderr=slurm_stderr)
 
 
 @pytest.mark.slurm
-def test_slurm_run_equals_local_run(slurm, local_reference, tmp_path):
-    done = run_snakemake(WORKFLOW, tmp_path, "slurm", slurm)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "No SLURM account given" not in done.stderr  # the profile passes the account explicitly
-    assert read_results(WORKFLOW, tmp_path) == local_reference
+def test_slurm_run_equals_local_run(demo_runs):
+    assert demo_runs.slurm_returncode == 0, demo_runs.slurm_stderr[-3000:]
+    assert "No SLURM account given" not in demo_runs.slurm_stderr  # the profile passes the account explicitly
+    submitted = {line.split("/")[0] for line in demo_runs.slurm_stderr.split("slurm_logs/rule_")[1:]}
+    assert submitted == {"prepare", "demo_encoder", "tokenize", "train"}  # the rest runs on the submit host
+    assert_same_results(read_results(DEMO, demo_runs.slurm), read_results(DEMO, demo_runs.local))
 
 
 @pytest.mark.slurm
 def test_failing_job_fails_the_run_and_names_its_log(slurm, tmp_path):
-    if not WORKFLOW.fail_config:
-        pytest.skip("the workflow under test has no deliberately failing job")
-    done = run_snakemake(WORKFLOW, tmp_path, "slurm", slurm, WORKFLOW.fail_config,
-                         "--retries", "0", WORKFLOW.fail_target)
+    done = run_snakemake(TOY, tmp_path, "slurm", slurm, TOY.fail_config, "--retries", "0", TOY.fail_target)
     assert done.returncode == 1, done.stderr[-3000:]
     assert "SLURM status is: 'FAILED'" in done.stderr
-    assert f"log: {WORKFLOW.fail_log}, {tmp_path}/.snakemake/slurm_logs/" in done.stderr
+    assert f"log: {TOY.fail_log}, {tmp_path}/.snakemake/slurm_logs/" in done.stderr
 
 
 @pytest.mark.slurm
 def test_profile_without_partition_or_with_gpu_on_cpu_partition(slurm, tmp_path):
+    """The real Snakefile's onstart check: exit 1 naming the profile key, before anything is submitted."""
     no_partition = {k: v for k, v in slurm.items() if k != "BAM_SLURM_PARTITION"}
-    done = run_snakemake(WORKFLOW, tmp_path / "a", "slurm", no_partition)
+    done = run_snakemake(DEMO, tmp_path / "a", "slurm", no_partition)
     assert done.returncode == 1
-    assert "no SLURM partition: set default-resources: slurm_partition in workflow/profiles/slurm/config.yaml" \
-        in done.stderr
-    done = run_snakemake(WORKFLOW, tmp_path / "b", "slurm", slurm, {"gpu": 1})
+    assert "profile error: no SLURM partition: set default-resources: slurm_partition in " \
+           "workflow/profiles/slurm/config.yaml" in done.stderr
+    gpu = {"training": {"resources": {"multi": {"gpu": 1}}}}
+    done = run_snakemake(DEMO, tmp_path / "b", "slurm", slurm, gpu)
     assert done.returncode == 1
-    assert f"asks for resource gpu=1 but SLURM partition '{slurm['BAM_SLURM_PARTITION']}' has no gpu GRES" \
-        in done.stderr
-    assert not (tmp_path / "b" / ".snakemake" / "slurm_logs").exists()  # nothing was submitted
+    assert f"profile error: rule train asks for resource gpu=1 but SLURM partition " \
+           f"'{slurm['BAM_SLURM_PARTITION']}' has no gpu GRES" in done.stderr
+    for workdir in (tmp_path / "a", tmp_path / "b"):
+        assert not (workdir / ".snakemake" / "slurm_logs").exists()  # nothing was submitted
+        assert not (workdir / "results").exists()
 
 
 @pytest.mark.slurm
-def test_preempted_training_job_resumes_and_equals_uninterrupted_run(slurm, tmp_path_factory):
-    reference = tmp_path_factory.mktemp("local_long")
-    done = run_snakemake(WORKFLOW, reference, "local", slurm, {**WORKFLOW.long_config, **WORKFLOW.reference_config})
-    assert done.returncode == 0, done.stderr[-3000:]
-
-    workdir = tmp_path_factory.mktemp("preempted")
-    cmd = snakemake_cmd(WORKFLOW, workdir, "slurm", WORKFLOW.long_config)
+def test_preempted_training_job_resumes_and_equals_uninterrupted_run(slurm, demo_runs, tmp_path):
+    """A copy of the local run without Multi's seed-0 run (a long one): SLURM retrains it, the test
+    preempts it mid-training, SLURM requeues it, it resumes, and the scores come out the same.
+    (The whole DAG through SLURM is test_slurm_run_equals_local_run's.)"""
+    workdir = tmp_path / "preempted"
+    shutil.copytree(demo_runs.local, workdir)  # copy2: mtimes and .snakemake metadata kept, nothing else reruns
+    shutil.rmtree(workdir / "results" / "runs" / "multi" / "0")
+    (workdir / "results" / "scores.parquet").unlink()
+    cmd = snakemake_cmd(DEMO, workdir, "slurm", {})
     with subprocess.Popen(cmd, env=slurm, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as run:
-        jobid = running_job(slurm, WORKFLOW.train_rule, workdir, WORKFLOW.ready)
-        preempt(slurm, jobid)
-        out, _ = run.communicate(timeout=300)
+        try:
+            jobid = running_job(slurm, DEMO, workdir)
+            preempt(slurm, jobid)
+        finally:
+            out, _ = run.communicate(timeout=DEMO.timeout_s + 30)
     assert run.returncode == 0, out[-3000:]
-    steps = resumed_steps(workdir, WORKFLOW.train_logs)
+    assert out.count("rule train:") == 1, out[-3000:]  # only that run was submitted
+    steps = resumed_steps(workdir, DEMO.train_logs)
     assert len(steps) == 1 and steps[0] > 0, f"expected one resume from a later step, got {steps}"
     acct = subprocess.run(["sacct", "-X", "-D", "-n", "-P", "-o", "State", "-j", jobid], env=slurm,
                           capture_output=True, text=True).stdout.split()
     assert acct == ["REQUEUED", "COMPLETED"], acct  # the same SLURM job ran twice
-    assert read_results(WORKFLOW, workdir) == read_results(WORKFLOW, reference)
+    assert_same_results(read_results(DEMO, workdir), read_results(DEMO, demo_runs.local))
 
 
 @pytest.mark.slurm
 @pytest.mark.slow
 def test_job_killed_at_time_limit_is_retried_with_more_time_and_resumes(slurm, tmp_path_factory):
-    if not WORKFLOW.timeout_config:
-        pytest.skip("the workflow under test has no config that outruns its first time limit")
     reference = tmp_path_factory.mktemp("local_timeout")
-    done = run_snakemake(WORKFLOW, reference, "local", slurm,
-                         {**WORKFLOW.timeout_config, **WORKFLOW.reference_config})
+    done = run_snakemake(TOY, reference, "local", slurm,
+                         {**TOY.timeout_config, **TOY.reference_config})
     assert done.returncode == 0, done.stderr[-3000:]
     workdir = tmp_path_factory.mktemp("timeout")
-    done = run_snakemake(WORKFLOW, workdir, "slurm", slurm, WORKFLOW.timeout_config, timeout_s=420)
+    done = run_snakemake(TOY, workdir, "slurm", slurm, TOY.timeout_config, timeout_s=420)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "SLURM status is: 'TIMEOUT'" in done.stderr
     assert "runtime=2," in done.stderr  # attempt 2 asked for twice the time
-    steps = resumed_steps(workdir, WORKFLOW.train_logs)
+    steps = resumed_steps(workdir, TOY.train_logs)
     assert len(steps) == 1 and steps[0] > 0, steps
-    assert read_results(WORKFLOW, workdir) == read_results(WORKFLOW, reference)
+    assert read_results(TOY, workdir) == read_results(TOY, reference)
 
 
 @pytest.mark.slurm
 def test_job_killed_for_memory_is_retried_with_more_memory_and_resumes(slurm, tmp_path_factory):
-    if not WORKFLOW.memory_config:
-        pytest.skip("the workflow under test has no config that outgrows its first memory request")
     reference = tmp_path_factory.mktemp("local_memory")
-    done = run_snakemake(WORKFLOW, reference, "local", slurm,
-                         {**WORKFLOW.memory_config, **WORKFLOW.reference_config, "hold_mb": 0})
+    done = run_snakemake(TOY, reference, "local", slurm,
+                         {**TOY.memory_config, **TOY.reference_config, "hold_mb": 0})
     assert done.returncode == 0, done.stderr[-3000:]
     workdir = tmp_path_factory.mktemp("memory")
-    done = run_snakemake(WORKFLOW, workdir, "slurm", slurm, WORKFLOW.memory_config)
+    done = run_snakemake(TOY, workdir, "slurm", slurm, TOY.memory_config)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert WORKFLOW.memory_retry in done.stderr  # attempt 2 asked for more memory
+    assert TOY.memory_retry in done.stderr  # attempt 2 asked for more memory
     killed = [log for log in (workdir / ".snakemake" / "slurm_logs").rglob("*.log")
               if "exceeded memory limit" in log.read_text()]
     assert len(killed) == 1, {str(p): p.read_text()[-800:] for p in workdir.rglob("*.log")}  # SLURM's own log of the killed attempt is kept
-    steps = resumed_steps(workdir, WORKFLOW.train_logs)
+    steps = resumed_steps(workdir, TOY.train_logs)
     assert len(steps) == 1 and steps[0] > 0, steps
-    assert read_results(WORKFLOW, workdir) == read_results(WORKFLOW, reference)
+    assert read_results(TOY, workdir) == read_results(TOY, reference)
