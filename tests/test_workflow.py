@@ -13,8 +13,6 @@ import yaml
 
 from tests.workspace import REPO, make_workspace, planned_jobs, snakemake, write_config
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
