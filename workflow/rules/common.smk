@@ -50,7 +50,6 @@ def _alternatives(names):
 
 wildcard_constraints:
     task=_alternatives(TASKS),
-    split="train|dev|test",
     seed=r"\d+",
     group=_alternatives(TASKS + [ALL]),
     variant=_alternatives(PLAN.variants),
