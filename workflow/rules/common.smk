@@ -91,6 +91,11 @@ def prepare_options(wildcards):
     return f"--hub {data['hub']}"
 
 
+def demo_encoder_options():
+    """The demo BertConfig's sizes as `bam demo-encoder` options."""
+    return " ".join(f"--{k.replace('_', '-')} {v}" for k, v in config["encoder"]["demo"].items())
+
+
 def tokenizer_input(wildcards):
     """The demo encoder's directory when we build it; nothing for a pretrained encoder."""
     return ENCODER_DIR if DEMO_ENCODER else []

@@ -30,10 +30,7 @@ rule demo_encoder:
         CONDA_ENV
     params:
         tasks=TASKS,
-        demo=" ".join(
-            f"--{k.replace('_', '-')} {v}"
-            for k, v in config["encoder"]["demo"].items()
-        ),
+        demo=demo_encoder_options(),
         max_positions=config["max_seq_length"],
         code=code_fingerprint("tokens"),
     shell:
