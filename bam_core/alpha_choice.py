@@ -49,35 +49,34 @@ def fill_alpha(settings: dict, choice: dict[str, float]) -> dict:
     return dict(settings, layerwise_lr_decay=value)
 
 
-def _rows_of(path: Path, task: str):
-    table = pq.read_table(path)
-    return table.filter(pc.equal(table["task"], task))
+def _by_task(table: pa.Table) -> dict[str, pa.Table]:
+    return {task: table.filter(pc.equal(table["task"], task)) for task in table["task"].unique().to_pylist()}
 
 
 def select(choice: dict[str, float], run_dirs: list[str], out_dir: str) -> None:
-    by_alpha: dict[float, Path] = {}
+    """Write Single's run for one (seed, group): each task's rows from the grid run of its chosen alpha."""
+    runs = {}  # alpha -> (dir, metrics); each grid run's files are read once
     for run_dir in map(Path, run_dirs):
-        by_alpha[float(read_json(run_dir / "metrics.json")["spec"]["layerwise_lr_decay"])] = run_dir
-    tasks_metrics, sources, predictions, logits = {}, {}, [], []
-    tasks = list(read_json(next(iter(by_alpha.values())) / "metrics.json")["tasks"])
+        metrics = read_json(run_dir / "metrics.json")
+        runs[float(metrics["spec"]["layerwise_lr_decay"])] = (run_dir, metrics)
+    tasks = list(next(iter(runs.values()))[1]["tasks"])
     for task in tasks:
         if task not in choice:
             raise BamError(f"alpha choice has no entry for task {task}")
-        if choice[task] not in by_alpha:
+        if choice[task] not in runs:
             raise BamError(f"task {task}: chosen alpha {choice[task]:g} has no run among {run_dirs}")
-        src = by_alpha[choice[task]]
-        sources[task] = str(src)
-        tasks_metrics[task] = read_json(src / "metrics.json")["tasks"][task]
-        predictions.append(_rows_of(src / "predictions.parquet", task))
-        logits.append(_rows_of(src / "logits.parquet", task))
-    out = Path(out_dir)
+    chosen = {a: runs[a] for a in {choice[t] for t in tasks}}
+    predictions = {a: _by_task(pq.read_table(d / "predictions.parquet")) for a, (d, _) in chosen.items()}
+    logits = {a: _by_task(pq.read_table(d / "logits.parquet")) for a, (d, _) in chosen.items()}
+    tasks_metrics = {t: chosen[choice[t]][1]["tasks"][t] for t in tasks}
     averaged = [m["score"] for t, m in tasks_metrics.items() if get_task(t).in_average]
-    logits_meta = pq.read_schema(next(iter(by_alpha.values())) / "logits.parquet").metadata
-    write_parquet(pa.concat_tables(predictions), out / "predictions.parquet")
-    merged_logits = pa.concat_tables(logits).replace_schema_metadata(logits_meta)
-    write_parquet(merged_logits, out / "logits.parquet")
+    out = Path(out_dir)
+    first_logits = chosen[choice[tasks[0]]][0] / "logits.parquet"
+    write_parquet(pa.concat_tables([predictions[choice[t]][t] for t in tasks]), out / "predictions.parquet")
+    merged_logits = pa.concat_tables([logits[choice[t]][t] for t in tasks])
+    write_parquet(merged_logits.replace_schema_metadata(pq.read_schema(first_logits).metadata), out / "logits.parquet")
     write_json({"spec": {"mode": "single", "tasks": tasks, "layerwise_lr_decay": {t: choice[t] for t in tasks}},
-                "selected_from": sources, "tasks": tasks_metrics,
+                "selected_from": {t: str(chosen[choice[t]][0]) for t in tasks}, "tasks": tasks_metrics,
                 "average": sum(averaged) / len(averaged) if averaged else None}, out / "metrics.json")
 
 

@@ -84,3 +84,41 @@ def test_collect_scores_and_seed_average(tmp_path):
     avg = scores[scores.task == "Avg"].set_index("seed")["score"].to_dict()
     assert avg == {0: 40.0, 1: 55.0}
     assert len(scores) == 6
+
+
+def _grid_run(tmp_path, alpha, scores):
+    """A grid run with one dev prediction per task whose value is alpha*10 + task number."""
+    import pandas as pd
+
+    from bam_core.io import write_parquet
+
+    run = tmp_path / f"single.alpha{alpha:g}" / "0" / "all"
+    tasks = list(scores)
+    write_json({"spec": {"layerwise_lr_decay": alpha},
+                "tasks": {t: {"metric": "accuracy", "score": s} for t, s in scores.items()}}, run / "metrics.json")
+    write_parquet(pd.DataFrame({"task": tasks, "split": "dev", "idx": [0] * len(tasks),
+                                "prediction": [alpha * 10 + i for i in range(len(tasks))], "label": 1.0}),
+                  run / "predictions.parquet")
+    write_parquet(pd.DataFrame({"task": tasks, "split": "train", "idx": [0] * len(tasks),
+                                "logits": [[alpha, float(i)] for i in range(len(tasks))]}),
+                  run / "logits.parquet", {"bam.runs": "[]"})
+    return str(run)
+
+
+def test_select_single_takes_each_task_from_its_chosen_run(tmp_path):
+    import pandas as pd
+
+    from bam_core.alpha_choice import select
+    from bam_core.io import read_json
+
+    runs = [_grid_run(tmp_path, 1.0, {"RTE": 60.0, "CoLA": 10.0}), _grid_run(tmp_path, 0.9, {"RTE": 70.0, "CoLA": 30.0})]
+    out = tmp_path / "single" / "0" / "all"
+    select({"RTE": 0.9, "CoLA": 1.0}, runs, str(out))
+    metrics = read_json(out / "metrics.json")
+    assert metrics["tasks"] == {"RTE": {"metric": "accuracy", "score": 70.0},
+                                "CoLA": {"metric": "accuracy", "score": 10.0}}
+    assert metrics["average"] == 40.0
+    predictions = pd.read_parquet(out / "predictions.parquet").set_index("task")["prediction"].to_dict()
+    assert predictions == {"RTE": 9.0, "CoLA": 11.0}  # RTE is task 0 of the 0.9 run, CoLA task 1 of the 1.0 run
+    logits = pd.read_parquet(out / "logits.parquet").set_index("task")["logits"].map(list).to_dict()
+    assert logits == {"RTE": [0.9, 0.0], "CoLA": [1.0, 1.0]}
