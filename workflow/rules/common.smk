@@ -92,8 +92,10 @@ def prepare_options(wildcards):
 
 
 def demo_encoder_options():
-    """The demo BertConfig's sizes as `bam demo-encoder` options."""
-    return " ".join(f"--{k.replace('_', '-')} {v}" for k, v in config["encoder"]["demo"].items())
+    """The demo BertConfig's sizes as `bam demo-encoder` options, in a fixed order: params are compared
+    as text, so reordering the config's keys must not change them."""
+    demo = config["encoder"]["demo"]
+    return " ".join(f"--{k.replace('_', '-')} {demo[k]}" for k in sorted(demo))
 
 
 def tokenizer_input(wildcards):

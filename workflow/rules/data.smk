@@ -13,7 +13,7 @@ rule prepare:
     params:
         source=config["data"]["source"],
         options=prepare_options,
-        code=code_fingerprint("data"),
+        code=code_fingerprint("prepare"),
     shell:
         "bam prepare {wildcards.task} --source {params.source} {params.options}"
         " --out-dir results/data/{wildcards.task} > {log} 2>&1"
@@ -32,7 +32,7 @@ rule demo_encoder:
         tasks=TASKS,
         demo=demo_encoder_options(),
         max_positions=config["max_seq_length"],
-        code=code_fingerprint("tokens"),
+        code=code_fingerprint("demo-encoder"),
     shell:
         "bam demo-encoder --data-dir results/data --tasks {params.tasks} {params.demo}"
         " --max-position-embeddings {params.max_positions} --out-dir {output} > {log} 2>&1"
@@ -58,7 +58,7 @@ rule tokenize:
         tokenizer=tokenizer_name(),
         out_dir=output_dir,
         max_seq_length=config["max_seq_length"],
-        code=code_fingerprint("tokens"),
+        code=code_fingerprint("tokenize"),
     shell:
         "bam tokenize --tokenizer {params.tokenizer} --data-dir results/data/{wildcards.task}"
         " --out-dir {params.out_dir} --max-seq-length {params.max_seq_length} > {log} 2>&1"

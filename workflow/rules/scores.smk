@@ -12,6 +12,6 @@ rule collect_scores:
     conda:
         CONDA_ENV
     params:
-        code=code_fingerprint("scores"),
+        code=code_fingerprint("collect"),
     shell:
         "bam collect --out {output} {input} > {log} 2>&1"

@@ -11,6 +11,7 @@ rule report_settings:
         CONDA_ENV
     params:
         settings=report_settings_json,
+        code=code_fingerprint("report-settings"),
     shell:
         "bam report-settings {output} --settings {params.settings:q} > {log} 2>&1"
 

@@ -48,6 +48,6 @@ rule cost:
         CONDA_ENV
     params:
         out_dir=output_dir,
-        code=code_fingerprint("tables"),
+        code=code_fingerprint("cost"),
     shell:
         "bam cost --metrics {input} --out-dir {params.out_dir} > {log} 2>&1"

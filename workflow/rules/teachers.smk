@@ -12,6 +12,6 @@ rule teacher_logits:
     conda:
         CONDA_ENV
     params:
-        code=code_fingerprint("train"),
+        code=code_fingerprint("teacher-logits"),
     shell:
         "bam teacher-logits --out {output} {input} > {log} 2>&1"

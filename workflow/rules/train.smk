@@ -42,7 +42,7 @@ rule choose_alpha:
         CONDA_ENV
     params:
         grid=config["training"]["single_alpha_grid"],
-        code=code_fingerprint("select"),
+        code=code_fingerprint("choose-alpha"),
     shell:
         "bam choose-alpha --grid {params.grid} --out {output} {input} > {log} 2>&1"
 
@@ -61,7 +61,7 @@ rule select_single:
     params:
         run_dirs=grid_run_dirs,
         out_dir=output_dir,
-        code=code_fingerprint("select"),
+        code=code_fingerprint("select-single"),
     shell:
         "bam select-single --choice {input.choice} --out-dir {params.out_dir} {params.run_dirs} > {log} 2>&1"
 
