@@ -13,20 +13,20 @@ import sys
 from bam_core.errors import BamError
 
 STAGES = {
-    "prepare": ("bam_core.prepare", "write one task's train/dev/test parquet from a data source"),
-    "demo-encoder": ("bam_core.demo_encoder", "train the demo WordPiece tokenizer and write its BertConfig"),
-    "tokenize": ("bam_core.tokens", "tokenize one task's splits once for every training job"),
-    "train": ("bam_core.train", "train one run (single- or multi-task) from a run spec JSON"),
-    "teacher-logits": ("bam_core.teachers", "merge teacher runs' logits into one teacher file"),
-    "choose-alpha": ("bam_core.alpha_choice", "pick Single's layer-wise decay per task by median dev score"),
-    "select-single": ("bam_core.alpha_choice:select_main", "assemble Single's runs from the chosen grid runs"),
-    "collect": ("bam_core.scores", "collect every run's metrics into scores.parquet"),
-    "report-settings": ("bam_core.report_settings", "check and write the settings of statistics, tables and figures"),
-    "stats": ("bam_core.stats", "bootstrap and Mann-Whitney tests with Holm correction for one table"),
-    "tables": ("bam_core.tables", "render the paper's tables as LaTeX"),
-    "figures": ("bam_core.figures", "seed distributions and training curves"),
-    "submission": ("bam_core.submission", "GLUE leaderboard TSVs from the best-dev Single->Multi run"),
-    "cost": ("bam_core.cost", "runs, wall and GPU hours, throughput per variant"),
+    "prepare": ("bam_core.data.prepare", "write one task's train/dev/test parquet from a data source"),
+    "demo-encoder": ("bam_core.data.demo_encoder", "train the demo WordPiece tokenizer and write its BertConfig"),
+    "tokenize": ("bam_core.data.tokens", "tokenize one task's splits once for every training job"),
+    "train": ("bam_core.method.train", "train one run (single- or multi-task) from a run spec JSON"),
+    "teacher-logits": ("bam_core.method.teachers", "merge teacher runs' logits into one teacher file"),
+    "choose-alpha": ("bam_core.experiment.alpha_choice", "pick Single's layer-wise decay per task by median dev score"),
+    "select-single": ("bam_core.experiment.alpha_choice:select_main", "assemble Single's runs from the chosen grid runs"),
+    "collect": ("bam_core.experiment.scores", "collect every run's metrics into scores.parquet"),
+    "report-settings": ("bam_core.reporting.report_settings", "check and write the settings of statistics, tables and figures"),
+    "stats": ("bam_core.reporting.stats", "bootstrap and Mann-Whitney tests with Holm correction for one table"),
+    "tables": ("bam_core.reporting.tables", "render the paper's tables as LaTeX"),
+    "figures": ("bam_core.reporting.figures", "seed distributions and training curves"),
+    "submission": ("bam_core.reporting.submission", "GLUE leaderboard TSVs from the best-dev Single->Multi run"),
+    "cost": ("bam_core.reporting.cost", "runs, wall and GPU hours, throughput per variant"),
 }
 
 

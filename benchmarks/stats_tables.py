@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bam_core import stats, tables
+from bam_core.data.tasks import PAPER_TASKS
 from bam_core.io import write_json, write_parquet
-from bam_core.paper import TABLE1
-from bam_core.report_settings import load
-from bam_core.tasks import PAPER_TASKS
+from bam_core.reporting import stats, tables
+from bam_core.reporting.paper import TABLE1
+from bam_core.reporting.report_settings import load
 
 VARIANTS = {"single": "Single", "multi": "Multi", "single-single": "Single→Single", "multi-multi": "Multi→Multi",
             "single-multi": "Single→Multi", "multi-ft": "Multi + fine-tuning",

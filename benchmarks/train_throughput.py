@@ -29,12 +29,12 @@ import pyarrow as pa
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bam_core.batches import TaskBatches, load_split  # noqa: E402
 from bam_core.io import write_parquet  # noqa: E402
-from bam_core.model import build_model  # noqa: E402
-from bam_core.optim import build_optimizer  # noqa: E402
-from bam_core.spec import RunSpec  # noqa: E402
-from bam_core.train import setup_device, training_step  # noqa: E402
+from bam_core.method.batches import TaskBatches, load_split  # noqa: E402
+from bam_core.method.model import build_model  # noqa: E402
+from bam_core.method.optim import build_optimizer  # noqa: E402
+from bam_core.method.spec import RunSpec  # noqa: E402
+from bam_core.method.train import setup_device, training_step  # noqa: E402
 
 GLUE = Path(__file__).resolve().parents[2] / "shared" / "glue"
 TASKS = ("SST-2", "CoLA", "MRPC", "RTE")
@@ -149,8 +149,14 @@ def sync(device):
 def run_trainer(data, tokenizer, init, args, steps: int, way: str, work: Path):
     """Hugging Face Trainer on the same examples (the four tasks' binary labels, one head)."""
     from datasets import Dataset
-    from transformers import (AutoModelForSequenceClassification, DataCollatorWithPadding, Trainer,
-                              TrainerCallback, TrainingArguments, default_data_collator)
+    from transformers import (
+        AutoModelForSequenceClassification,
+        DataCollatorWithPadding,
+        Trainer,
+        TrainerCallback,
+        TrainingArguments,
+        default_data_collator,
+    )
 
     columns = {"input_ids": [], "token_type_ids": [], "attention_mask": [], "labels": []}
     for enc, labels in data.values():

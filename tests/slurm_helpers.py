@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Callable
 
 import pandas as pd
-
 from workspace import make_workspace
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-from bam_core.annealing import teacher_annealing
+from bam_core.method.annealing import teacher_annealing
 
 
 def test_linear_lambda_first_middle_last_step():

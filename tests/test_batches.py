@@ -3,10 +3,10 @@
 import numpy as np
 import pyarrow as pa
 import torch
-
-from bam_core.batches import TaskBatches, collate, double_unordered, load_split
-from bam_core.io import write_parquet
 from tiny_data import write_tiny_tokens
+
+from bam_core.io import write_parquet
+from bam_core.method.batches import TaskBatches, collate, double_unordered, load_split
 
 torch.set_num_threads(1)
 

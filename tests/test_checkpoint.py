@@ -5,12 +5,12 @@ import random
 import numpy as np
 import pytest
 import torch
-
-from bam_core import checkpoint as ckpt
-from bam_core.errors import BamError
-from bam_core.spec import spec_from_dict
-from bam_core.train import train
 from tiny_data import tiny_spec
+
+from bam_core.errors import BamError
+from bam_core.method import checkpoint as ckpt
+from bam_core.method.spec import spec_from_dict
+from bam_core.method.train import train
 
 
 def test_rng_state_round_trip():

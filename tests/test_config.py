@@ -6,9 +6,9 @@ import pytest
 import yaml
 from snakemake.utils import validate
 
-from bam_core.config import check_config
 from bam_core.errors import BamError
-from bam_core.variants import Plan, check_data_source
+from bam_core.experiment.config import check_config
+from bam_core.experiment.variants import Plan, check_data_source
 from tests.workspace import REPO, make_workspace, snakemake
 
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"

@@ -5,9 +5,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bam_core import cost
 from bam_core.errors import BamError
 from bam_core.io import write_json
+from bam_core.reporting import cost
 
 
 def _metrics(root: Path, variant: str, seed: int, group: str, device: str, wall: float, eps: float) -> str:

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bam_core import figures
-from bam_core.report_settings import load, parse
+from bam_core.reporting import figures
+from bam_core.reporting.report_settings import load, parse
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -7,10 +7,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from bam_core import glue_hub, glue_tsv
-from bam_core.data import fingerprint
+from bam_core.data import glue_hub, glue_tsv
+from bam_core.data.splits import fingerprint
+from bam_core.data.tasks import get_task
 from bam_core.errors import BamError
-from bam_core.tasks import get_task
 
 GLUE = Path(__file__).resolve().parents[2] / "shared" / "glue"
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bam_core import glue_tsv
+from bam_core.data import glue_tsv
+from bam_core.data.tasks import get_task
 from bam_core.errors import BamError
-from bam_core.tasks import get_task
 
 GLUE = Path(__file__).resolve().parents[2] / "shared" / "glue"
 needs_glue = pytest.mark.skipif(not (GLUE / "CoLA").is_dir(), reason="../shared/glue not available")

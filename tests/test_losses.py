@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from bam_core.losses import example_losses, reduce
+from bam_core.method.losses import example_losses, reduce
 
 torch.set_num_threads(1)
 

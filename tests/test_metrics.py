@@ -1,7 +1,7 @@
 import pytest
 
-from bam_core.metrics import task_score
-from bam_core.tasks import get_task
+from bam_core.data.tasks import get_task
+from bam_core.method.metrics import task_score
 
 
 def test_mcc_cola():

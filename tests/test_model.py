@@ -2,10 +2,10 @@
 
 import pytest
 import torch
+from tiny_data import write_tiny_config
 
 from bam_core.errors import BamError
-from bam_core.model import build_model, save_model
-from tiny_data import write_tiny_config
+from bam_core.method.model import build_model, save_model
 
 torch.set_num_threads(1)
 

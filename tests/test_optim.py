@@ -2,11 +2,11 @@
 
 import pytest
 import torch
-
-from bam_core.model import build_model
-from bam_core.optim import build_optimizer
-from bam_core.spec import RunSpec
 from tiny_data import write_tiny_config
+
+from bam_core.method.model import build_model
+from bam_core.method.optim import build_optimizer
+from bam_core.method.spec import RunSpec
 
 torch.set_num_threads(1)
 

@@ -8,10 +8,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from bam_core.cli import main as bam
-from bam_core.data import encode_labels, fingerprint, float32_precision, make_split, read_split
+from bam_core.data.splits import encode_labels, fingerprint, float32_precision, make_split, read_split
+from bam_core.data.tasks import get_task
 from bam_core.errors import BamError
 from bam_core.io import parquet_metadata
-from bam_core.tasks import get_task
 
 GLUE = Path(__file__).resolve().parents[2] / "shared" / "glue"
 

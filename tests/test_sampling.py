@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from bam_core.sampling import allocate, sample_epoch, task_probabilities
+from bam_core.method.sampling import allocate, sample_epoch, task_probabilities
 
 SIZES = [8500, 67000, 3700, 2500]  # CoLA, SST-2, MRPC, RTE
 

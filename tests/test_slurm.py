@@ -16,12 +16,21 @@ import subprocess
 from types import SimpleNamespace
 
 import pytest
+from slurm_helpers import (
+    DEMO,
+    TOY,
+    assert_same_results,
+    preempt,
+    read_results,
+    resumed_steps,
+    run_snakemake,
+    running_job,
+    slurm_env,
+    snakemake_cmd,
+)
 
-from bam_core.cluster import check_slurm_profile, check_workflow_profile, mem_for, runtime_for
 from bam_core.errors import BamError
-from slurm_helpers import (DEMO, TOY, assert_same_results, preempt, read_results, resumed_steps, run_snakemake,
-                           running_job, slurm_env, snakemake_cmd)
-
+from bam_core.experiment.cluster import check_slurm_profile, check_workflow_profile, mem_for, runtime_for
 
 # ---- unit: retry resources -------------------------------------------------------------------
 

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from bam_core.errors import BamError
-from bam_core.spec import RunSpec, load_spec, spec_from_dict
+from bam_core.method.spec import RunSpec, load_spec, spec_from_dict
 
 BASE = {"tasks": ["RTE"], "tokens_dir": "t", "output_dir": "o", "resume_dir": "r",
         "init": {"kind": "config", "path": "enc"}}

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bam_core import stats
 from bam_core.errors import BamError
-from bam_core.report_settings import load, parse
-from bam_core.stats import bootstrap_test, holm, mannwhitney_test, run_table
+from bam_core.reporting import stats
+from bam_core.reporting.report_settings import load, parse
+from bam_core.reporting.stats import bootstrap_test, holm, mannwhitney_test, run_table
 
 FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures"
 

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bam_core import submission
 from bam_core.errors import BamError
+from bam_core.reporting import submission
 
 
 def _scores(avgs: dict[int, float]) -> pd.DataFrame:

@@ -3,10 +3,10 @@
 import pyarrow as pa
 import pytest
 
-from bam_core import synthetic
-from bam_core.data import fingerprint, schema
+from bam_core.data import synthetic
+from bam_core.data.splits import fingerprint, schema
+from bam_core.data.tasks import get_task
 from bam_core.errors import BamError
-from bam_core.tasks import get_task
 
 
 def split(name, which, seed=0, scale=1.0):

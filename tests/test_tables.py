@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bam_core import stats, tables
 from bam_core.errors import BamError
+from bam_core.reporting import stats, tables
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SIZES = {"CoLA": 8551, "STS-B": 5749, "RTE": 2490}

@@ -5,12 +5,12 @@ import json
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from tiny_data import write_tiny_tokens
 
-from bam_core.batches import load_split
 from bam_core.errors import BamError
 from bam_core.io import parquet_metadata, write_parquet
-from bam_core.teachers import attach_teacher, logits_metadata, logits_table, main
-from tiny_data import write_tiny_tokens
+from bam_core.method.batches import load_split
+from bam_core.method.teachers import attach_teacher, logits_metadata, logits_table, main
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from bam_core import demo_encoder, tokens
 from bam_core.cli import main as bam
-from bam_core.data import fingerprint, make_split, split_metadata, write_splits
+from bam_core.data import demo_encoder, tokens
+from bam_core.data.splits import fingerprint, make_split, split_metadata, write_splits
+from bam_core.data.tasks import get_task
 from bam_core.io import parquet_metadata
-from bam_core.tasks import get_task
 
 
 def write_task(root, name, train, dev=None, test=None):

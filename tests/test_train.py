@@ -11,12 +11,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
+from tiny_data import tiny_spec
 
 from bam_core.errors import BamError
-from bam_core.spec import spec_from_dict
-from bam_core.teachers import main as teacher_logits
-from bam_core.train import train
-from tiny_data import tiny_spec
+from bam_core.method.spec import spec_from_dict
+from bam_core.method.teachers import main as teacher_logits
+from bam_core.method.train import train
 
 torch.set_num_threads(1)
 
@@ -164,7 +164,7 @@ class PreemptAfter:
 
 
 def test_single_mode_preempted_in_second_task_resumes_identically(tmp_path, monkeypatch):
-    from bam_core import checkpoint
+    from bam_core.method import checkpoint
 
     spec = tiny_spec(tmp_path, mode="single", tasks=["RTE", "STS-B"], epochs=2)  # 13 + 25 steps
     run(spec)

@@ -4,9 +4,9 @@ import pandas as pd
 import pytest
 import torch
 
-from bam_core import demo_encoder, prepare, tokens
-from bam_core.spec import spec_from_dict
-from bam_core.train import train
+from bam_core.data import demo_encoder, prepare, tokens
+from bam_core.method.spec import spec_from_dict
+from bam_core.method.train import train
 
 torch.set_num_threads(1)
 TASKS = ["CoLA", "SST-2", "MRPC", "STS-B", "RTE"]

@@ -2,10 +2,11 @@
 
 import pytest
 
-from bam_core.alpha_choice import choose, fill_alpha
 from bam_core.errors import BamError
+from bam_core.experiment.alpha_choice import choose
+from bam_core.experiment.scores import collect
 from bam_core.io import write_json
-from bam_core.scores import collect
+from bam_core.method.spec import fill_alpha
 from tests.test_config import demo_config, plan_of
 
 
@@ -108,7 +109,7 @@ def _grid_run(tmp_path, alpha, scores):
 def test_select_single_takes_each_task_from_its_chosen_run(tmp_path):
     import pandas as pd
 
-    from bam_core.alpha_choice import select
+    from bam_core.experiment.alpha_choice import select
     from bam_core.io import read_json
 
     runs = [_grid_run(tmp_path, 1.0, {"RTE": 60.0, "CoLA": 10.0}), _grid_run(tmp_path, 0.9, {"RTE": 70.0, "CoLA": 30.0})]

@@ -85,18 +85,54 @@ def test_statistics_or_table_setting_reruns_only_statistics_and_tables(workspace
     assert dry_run_after(workspace, edit_table) == only_stats_and_tables
 
 
-def test_code_change_reruns_its_stage(workspace):
-    module = workspace / "bam_core" / "scores.py"
-    original = module.read_text()
-    module.write_text(original + "\n# an edit\n")
+def dry_run_after_code_edit(root, module, edit, *args):
+    """Job counts of a dry run with `edit(source)` written into bam_core/`module`, then put back."""
+    path = root / "bam_core" / module
+    original = path.read_text()
+    path.write_text(edit(original))
     try:
-        jobs = planned_jobs(workspace)
-        refactor_only = planned_jobs(workspace, "--rerun-triggers", "mtime", "input")
+        return planned_jobs(root, *args)
     finally:
-        module.write_text(original)
+        path.write_text(original)
+
+
+def test_reordered_config_keys_plan_nothing(workspace):
+    original = (workspace / "config.yaml").read_text()
+    (workspace / "config.yaml").write_text(yaml.safe_dump(config_of(workspace), sort_keys=True))
+    try:
+        assert planned_jobs(workspace) == {}
+    finally:
+        (workspace / "config.yaml").write_text(original)
+
+
+def test_comment_and_docstring_edits_plan_nothing(workspace):
+    def edit(source):
+        source = source.replace('"""Train one run', '"""Train (reworded) one run', 1)
+        return source.replace("\n\n\ndef ", "\n\n\n# a comment\ndef   ", 1) + "\n# trailing comment\n"
+
+    assert dry_run_after_code_edit(workspace, "method/train.py", edit) == {}
+
+
+def test_code_edit_reruns_its_stage_and_what_follows(workspace):
+    def edit(source):
+        return source + "\n_EDITED = True\n"
+
+    assert dry_run_after_code_edit(workspace, "reporting/cost.py", edit) == {"cost": 1}
+    jobs = dry_run_after_code_edit(workspace, "experiment/scores.py", edit)
     assert jobs.pop("collect_scores") == 1
     assert set(jobs) <= REPORTING_RULES
-    assert refactor_only == {}
+    assert dry_run_after_code_edit(workspace, "experiment/scores.py", edit, "--rerun-triggers", "mtime", "input") == {}
+
+
+def test_edit_of_a_shared_module_reruns_every_stage_that_imports_it(workspace):
+    """Every stage imports io.py (directly or through what it imports): the whole DAG is planned."""
+    everything = planned_jobs(workspace, "--forceall")
+    assert dry_run_after_code_edit(workspace, "io.py", lambda s: s + "\n_EDITED = True\n") == everything
+
+
+def test_moved_training_module_is_still_fingerprinted(workspace):
+    jobs = dry_run_after_code_edit(workspace, "method/train.py", lambda s: s + "\n_EDITED = True\n")
+    assert jobs["train"] == planned_jobs(workspace, "--forceall")["train"]
 
 
 REPORTING_RULES = {"stats", "tables", "figures", "submission", "cost", "report_settings"}

@@ -8,11 +8,11 @@ import sys
 
 from snakemake.utils import validate
 
-from bam_core.cluster import check_workflow_profile, mem_for, runtime_for
-from bam_core.code_version import code_fingerprint
-from bam_core.config import check_config
+from bam_core.experiment.cluster import check_workflow_profile, mem_for, runtime_for
+from bam_core.experiment.code_version import code_fingerprint
+from bam_core.experiment.config import check_config
 from bam_core.errors import BamError
-from bam_core.variants import ALL, SINGLE, Plan, check_data_source
+from bam_core.experiment.variants import ALL, SINGLE, Plan, check_data_source
 
 SCHEMA = "../schemas/config.schema.yaml"
 CONDA_ENV = "../envs/bam.yaml"

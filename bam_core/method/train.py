@@ -24,19 +24,18 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from bam_core import checkpoint as ckpt
-from bam_core.annealing import teacher_annealing
-from bam_core.batches import UNORDERED_TASKS, TaskBatches, double_unordered, load_split
+from bam_core.data.tasks import get_task
 from bam_core.errors import BamError
-from bam_core.alpha_choice import fill_alpha
 from bam_core.io import read_json, write_json, write_parquet
-from bam_core.losses import NonFiniteWatch, example_losses, reduce
-from bam_core.metrics import task_score
-from bam_core.model import build_model, predict, save_model
-from bam_core.optim import build_optimizer
-from bam_core.spec import RunSpec, read_json_file, spec_from_dict
-from bam_core.tasks import get_task
-from bam_core.teachers import attach_teacher, logits_metadata, logits_table
+from bam_core.method import checkpoint as ckpt
+from bam_core.method.annealing import teacher_annealing
+from bam_core.method.batches import UNORDERED_TASKS, TaskBatches, double_unordered, load_split
+from bam_core.method.losses import NonFiniteWatch, example_losses, reduce
+from bam_core.method.metrics import task_score
+from bam_core.method.model import build_model, predict, save_model
+from bam_core.method.optim import build_optimizer
+from bam_core.method.spec import RunSpec, fill_alpha, read_json_file, spec_from_dict
+from bam_core.method.teachers import attach_teacher, logits_metadata, logits_table
 
 log = logging.getLogger("bam.train")
 
@@ -244,7 +243,7 @@ def train(spec: RunSpec) -> dict:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="bam train", description="train one run from a run spec")
     given = parser.add_mutually_exclusive_group(required=True)
-    given.add_argument("spec", nargs="?", help="run spec JSON file (see bam_core/spec.py)")
+    given.add_argument("spec", nargs="?", help="run spec JSON file (see bam_core/method/spec.py)")
     given.add_argument("--spec-json", help="the run spec itself, as the workflow passes it")
     parser.add_argument("--alpha-choice", help="results/alpha_choice.json: Single's per-task alpha for this run")
     args = parser.parse_args(argv)

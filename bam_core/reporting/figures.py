@@ -21,9 +21,9 @@ import pandas as pd  # noqa: E402
 
 from bam_core.errors import BamError  # noqa: E402
 from bam_core.io import atomic_output  # noqa: E402
-from bam_core.paper import table1_score  # noqa: E402
-from bam_core.report_settings import ReportSettings, load  # noqa: E402
-from bam_core.stats import read_scores  # noqa: E402
+from bam_core.reporting.paper import table1_score  # noqa: E402
+from bam_core.reporting.report_settings import ReportSettings, load  # noqa: E402
+from bam_core.reporting.stats import read_scores  # noqa: E402
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ import torch
 from torch import nn
 from transformers import AutoConfig, AutoModel
 
+from bam_core.data.tasks import get_task
 from bam_core.errors import BamError
-from bam_core.tasks import get_task
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json", "pytorch_model.bin.index.json")
 
@@ -123,7 +123,7 @@ def save_model(model: MultiTaskModel, path: str | Path) -> None:
 @torch.inference_mode()
 def predict(model: MultiTaskModel, data, batch_size: int, device, autocast) -> np.ndarray:
     """Model outputs for every row of a TaskData, in row order: (n, classes) logits or (n, 1) regression."""
-    from bam_core.batches import collate  # local: batches imports nothing from here, keep it that way
+    from bam_core.method.batches import collate  # local: batches imports nothing from here, keep it that way
 
     was_training = model.training
     model.eval()

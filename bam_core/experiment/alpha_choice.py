@@ -17,9 +17,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from bam_core.data.tasks import get_task
 from bam_core.errors import BamError
 from bam_core.io import read_json, write_json, write_parquet
-from bam_core.tasks import get_task
 
 
 def choose(grid: list[float], metrics_paths: list[str]) -> dict:
@@ -38,15 +38,6 @@ def choose(grid: list[float], metrics_paths: list[str]) -> dict:
         choice[task] = max(grid, key=lambda a: (statistics.median(by_alpha[a]), -grid.index(a)))
     return {"choice": choice, "medians": medians}
 
-
-def fill_alpha(settings: dict, choice: dict[str, float]) -> dict:
-    """A run spec with Single's per-task alpha: a float for one task, a {task: alpha} map for several."""
-    missing = [t for t in settings["tasks"] if t not in choice]
-    if missing:
-        raise BamError(f"alpha choice has no entry for task(s) {', '.join(missing)}")
-    alphas = {t: choice[t] for t in settings["tasks"]}
-    value = alphas[settings["tasks"][0]] if len(alphas) == 1 else alphas
-    return dict(settings, layerwise_lr_decay=value)
 
 
 def _by_task(table: pa.Table) -> dict[str, pa.Table]:

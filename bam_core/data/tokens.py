@@ -19,9 +19,9 @@ import numpy as np
 import pyarrow as pa
 from tokenizers import Tokenizer
 
-from bam_core.data import clear_splits, read_metadata, read_split, write_splits
+from bam_core.data.splits import clear_splits, read_metadata, read_split, write_splits
+from bam_core.data.tasks import SPLITS, get_task
 from bam_core.errors import BamError
-from bam_core.tasks import SPLITS, get_task
 
 log = logging.getLogger(__name__)
 

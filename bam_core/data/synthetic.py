@@ -21,9 +21,9 @@ import hashlib
 import numpy as np
 import pyarrow as pa
 
-from bam_core.data import make_split
+from bam_core.data.splits import make_split
+from bam_core.data.tasks import SPLITS, Task
 from bam_core.errors import BamError
-from bam_core.tasks import SPLITS, Task
 
 GLUE_TRAIN_SIZES = {"CoLA": 8551, "SST-2": 67349, "MRPC": 3668, "STS-B": 5749, "QQP": 363846,
                     "MNLI": 392702, "QNLI": 104743, "RTE": 2490}

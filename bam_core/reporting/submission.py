@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bam_core.data.tasks import PAPER_TASKS, get_task
 from bam_core.errors import BamError
 from bam_core.io import write_text
-from bam_core.stats import read_scores
-from bam_core.tasks import PAPER_TASKS, get_task
+from bam_core.reporting.stats import read_scores
 
 FILES = {"MNLI": "MNLI-m.tsv"}  # the leaderboard's name where it differs from the task's (MNLI: matched)
 NUMERIC_LABELS = {"CoLA", "SST-2", "MRPC", "QQP", "WNLI"}  # GLUE expects 0/1 here, label strings elsewhere

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from bam_core.tasks import get_task
+from bam_core.data.tasks import get_task
 
 
 def example_losses(outputs: list[torch.Tensor], labels: torch.Tensor, slices: list, teacher: list | None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import spearmanr
 
-from bam_core.tasks import Task
+from bam_core.data.tasks import Task
 
 
 def accuracy(pred, gold) -> float:

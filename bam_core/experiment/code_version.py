@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 
 PACKAGE = "bam_core"
-_ROOT = Path(__file__).resolve().parent  # bam_core/
+_ROOT = Path(__file__).resolve().parents[1]  # bam_core/
 
 _DROPPED = {tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER}
 _STRUCTURE = {tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT}

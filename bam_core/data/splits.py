@@ -1,7 +1,7 @@
 """The prepared-data format every source writes: `{task}/{split}.parquet` with idx, text_a, text_b, label.
 
 All three sources (synthetic, glue_tsv, hub) go through `make_split`, so labels are checked and
-mapped to the canonical order of bam_core.tasks in one place, and `write_splits`, so a task's three
+mapped to the canonical order of bam_core.data.tasks in one place, and `write_splits`, so a task's three
 files appear together or not at all. The fingerprint hashes the content, not the file bytes, so a
 teacher's logits can be matched to the data they were computed on whatever wrote the parquet.
 """
@@ -19,9 +19,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from bam_core.data.tasks import SPLITS, Task, check_split
 from bam_core.errors import BamError
 from bam_core.io import atomic_output, parquet_metadata
-from bam_core.tasks import SPLITS, Task, check_split
 
 REGRESSION_RANGE = (0.0, 5.0)  # STS-B's original scale
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bam_core.data.tasks import get_task
 from bam_core.errors import BamError
-from bam_core.tasks import get_task
 
 SINGLE = "single"  # the variant whose alpha is chosen from the grid; other single-task variants reuse the choice
 ALL = "all"

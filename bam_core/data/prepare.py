@@ -15,9 +15,9 @@ import logging
 
 import pyarrow as pa
 
-from bam_core.data import clear_splits, split_metadata, write_splits
+from bam_core.data.splits import clear_splits, split_metadata, write_splits
+from bam_core.data.tasks import get_task
 from bam_core.errors import BamError
-from bam_core.tasks import get_task
 
 log = logging.getLogger(__name__)
 SOURCES = ("synthetic", "glue_tsv", "hub")
@@ -25,20 +25,20 @@ SOURCES = ("synthetic", "glue_tsv", "hub")
 
 def load_task(task_name: str, source: str, glue_dir=None, hub: str = "nyu-mll/glue",
               synthetic_seed: int = 0, synthetic_scale: float = 1.0) -> dict[str, pa.Table]:
-    """train/dev/test tables of one task from `source`, labels in the canonical order of bam_core.tasks."""
+    """train/dev/test tables of one task from `source`, labels in the canonical order of bam_core.data.tasks."""
     task = get_task(task_name)
     if source == "synthetic":
-        from bam_core import synthetic
+        from bam_core.data import synthetic
 
         return synthetic.load(task, synthetic_seed, synthetic_scale)
     if source == "glue_tsv":
         if not glue_dir:
             raise BamError("--source glue_tsv needs --glue-dir DIR")
-        from bam_core import glue_tsv
+        from bam_core.data import glue_tsv
 
         return glue_tsv.load(task, glue_dir)
     if source == "hub":
-        from bam_core import glue_hub  # imports datasets: only when asked for
+        from bam_core.data import glue_hub  # imports datasets: only when asked for
 
         return glue_hub.load(task, hub)
     raise BamError(f"unknown source {source!r}; known sources: {', '.join(SOURCES)}")

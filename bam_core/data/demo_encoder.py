@@ -21,9 +21,9 @@ from typing import Iterable
 
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 
-from bam_core.data import read_split
+from bam_core.data.splits import read_split
+from bam_core.data.tasks import get_task
 from bam_core.errors import BamError
-from bam_core.tasks import get_task
 
 log = logging.getLogger(__name__)
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]  # [PAD] = 0, as BERT's vocab

@@ -1,7 +1,7 @@
 """GLUE from the Hugging Face hub (`nyu-mll/glue`) or a local directory laid out like that repository.
 
 `datasets.load_dataset(name, config, split=...)`; the hub's label integers are already the canonical
-order of bam_core.tasks, its test labels are -1 (stored here as null), and its `idx` column is not
+order of bam_core.data.tasks, its test labels are -1 (stored here as null), and its `idx` column is not
 used: MRPC's has gaps, so idx is the row order, as for the TSV source. STS-B scores are float32 on the
 hub; data.encode_labels keeps every source's scores at float32 precision, so the tables agree.
 """
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from bam_core.data import make_split
+from bam_core.data.splits import make_split
+from bam_core.data.tasks import SPLITS, Task
 from bam_core.errors import BamError
-from bam_core.tasks import SPLITS, Task
 
 HUB_NAME = "nyu-mll/glue"
 

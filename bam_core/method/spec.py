@@ -13,8 +13,8 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bam_core.data.tasks import get_task
 from bam_core.errors import BamError
-from bam_core.tasks import get_task
 
 CHOICES = {
     "mode": ("single", "multi"),
@@ -143,6 +143,16 @@ def spec_from_dict(data: dict, source: str = "run spec") -> RunSpec:
         if not getattr(spec, key):
             raise BamError(f"{source}: key {key!r} is required")
     return spec
+
+
+def fill_alpha(settings: dict, choice: dict[str, float]) -> dict:
+    """A run spec with Single's per-task alpha: a float for one task, a {task: alpha} map for several."""
+    missing = [t for t in settings["tasks"] if t not in choice]
+    if missing:
+        raise BamError(f"alpha choice has no entry for task(s) {', '.join(missing)}")
+    alphas = {t: choice[t] for t in settings["tasks"]}
+    value = alphas[settings["tasks"][0]] if len(alphas) == 1 else alphas
+    return dict(settings, layerwise_lr_decay=value)
 
 
 def read_json_file(path: str | Path) -> dict:

@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 
 from bam_core.errors import BamError
+from bam_core.experiment.scores import run_key
 from bam_core.io import read_json, write_parquet, write_text
-from bam_core.scores import run_key
 
 COLUMNS = ["variant", "runs", "wall_hours", "gpu_hours", "median_examples_per_second"]
 

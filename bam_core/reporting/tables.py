@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from bam_core import paper
 from bam_core.errors import BamError
 from bam_core.io import write_text
-from bam_core.report_settings import ReportSettings, load
-from bam_core.stats import median_scores, read_scores, read_stats
+from bam_core.reporting import paper
+from bam_core.reporting.report_settings import ReportSettings, load
+from bam_core.reporting.stats import median_scores, read_scores, read_stats
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from statsmodels.stats.multitest import multipletests
 
 from bam_core.errors import BamError
 from bam_core.io import write_parquet
-from bam_core.report_settings import TABLES, ReportSettings, load
+from bam_core.reporting.report_settings import TABLES, ReportSettings, load
 
 COLUMNS = ["table", "variant", "baseline", "task", "test", "alternative", "n_variant", "n_baseline",
            "median_variant", "median_baseline", "statistic", "p", "p_holm"]

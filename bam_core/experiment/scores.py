@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from bam_core.data.tasks import get_task
 from bam_core.errors import BamError
 from bam_core.io import read_json, write_parquet
-from bam_core.tasks import get_task
 
 COLUMNS = ["variant", "seed", "task", "metric", "score"]
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from bam_core.data import make_split
+from bam_core.data.splits import make_split
+from bam_core.data.tasks import SPLITS, Task
 from bam_core.errors import BamError
-from bam_core.tasks import SPLITS, Task
 
 
 @dataclass(frozen=True)

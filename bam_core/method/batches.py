@@ -15,10 +15,10 @@ import numpy as np
 import pyarrow.parquet as pq
 import torch
 
+from bam_core.data.tasks import Task, get_task
 from bam_core.errors import BamError
 from bam_core.io import parquet_metadata
-from bam_core.sampling import sample_epoch
-from bam_core.tasks import Task, get_task
+from bam_core.method.sampling import sample_epoch
 
 UNORDERED_TASKS = ("MRPC", "STS-B")  # symmetric pair tasks the reference code doubles
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bam_core.data.tasks import get_task
 from bam_core.errors import BamError
 from bam_core.io import read_json
-from bam_core.tasks import get_task
 
 SOURCES = ("synthetic", "glue_tsv", "hub")
 TABLES = ("table1", "table3", "table4", "table5")
