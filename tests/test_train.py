@@ -1,6 +1,8 @@
 """`bam train` end to end on a tiny BERT: learning, determinism, kill/preempt + resume, NaN, teachers."""
 
+import io
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -178,3 +180,18 @@ def test_single_mode_preempted_in_second_task_resumes_identically(tmp_path, monk
     assert list(state["finished"]) == ["RTE"] and state["unit"] == ["STS-B"] and state["step"] == 8
     run(spec)
     pd.testing.assert_frame_equal(reference, predictions(spec))
+
+
+def test_progress_in_a_job_log_every_ten_percent(tmp_path, caplog, monkeypatch):
+    """Without a terminal (a SLURM job), progress is logged at every 10% of the steps, with the time left."""
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # not a terminal: tqdm disables its bar
+    caplog.set_level(logging.INFO, logger="bam.train")
+    spec = tiny_spec(tmp_path, tasks=["RTE"], batch_size=1, epochs=2.35)  # ceil(2.35 * 100 / 1) = 235 steps
+    assert run(spec)["steps"] == 235
+    lines = [r.getMessage() for r in caplog.records if " step " in r.getMessage()]
+    # ceil(k * 235 / 10) for k = 1..10 (235 // 100 and 235 // 10 gave only steps 46, 92, ..., 230, 235)
+    assert [int(line.split(" step ")[1].split("/")[0]) for line in lines] == [
+        24, 47, 71, 94, 118, 141, 165, 188, 212, 235]
+    assert all(" loss " in line and " lambda " in line and " ex/s, " in line and line.endswith(" left")
+               for line in lines)
+    assert lines[-1].endswith("00:00 left")

@@ -22,6 +22,7 @@ CHOICES = {
     "regression_head": ("sigmoid", "linear"),
     "device": ("auto", "cpu", "cuda"),
     "precision": ("auto", "fp32", "bf16"),
+    "lr_schedule": ("reference", "warmup_linear_decay"),
 }
 INIT_KINDS = ("config", "pretrained", "checkpoint")
 
@@ -47,6 +48,8 @@ class RunSpec:
     warmup_fraction: float = 0.1
     weight_decay: float = 0.01
     adam_epsilon: float = 1e-6
+    adam_bias_correction: bool = False  # false: BERT's Adam (reference code); true: torch's AdamW
+    lr_schedule: str = "reference"  # warm-up, then lr * (1 - t/T); warmup_linear_decay: lr * (T-t)/(T-W)
     max_grad_norm: float = 1.0
     max_seq_length: int = 128
     dropout: float = 0.1  # on the pooled vector and inside the encoder (BERT hidden + attention)

@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import json
 import logging
+import math
 import random
 import resource
 import shutil
@@ -97,8 +98,10 @@ def train_unit(spec: RunSpec, tasks: list[str], data: dict, device, autocast, st
         step, history, counters = state["step"], state["history"], state["counters"]
         log.info("resuming from step %d", step)
     model.train()
-    log_every, report_every = max(1, total // 100), max(1, total // 10)
-    window_loss, window_n = torch.zeros((), device=device), 0
+    log_every = max(1, total // 100)  # history.parquet: every 1%
+    report_at = {math.ceil(k * total / 10) for k in range(1, 11)}  # job log without a terminal: every 10%
+    window_loss = torch.zeros(2, device=device)  # loss sums since the last history row / the last report
+    window_n = [0, 0]
     watch = NonFiniteWatch(tasks, device)
     pin = device.type == "cuda"
 
@@ -123,23 +126,28 @@ def train_unit(spec: RunSpec, tasks: list[str], data: dict, device, autocast, st
         lr = scheduler.get_last_lr()[0]  # group 0 = the heads (depth 0)
         losses = training_step(model, optimizer, scheduler, batch, lam, spec, autocast)
         window_loss += losses.sum()
-        window_n += len(losses)
+        window_n = [n + len(losses) for n in window_n]
         watch.update(step, losses, batch.slices)
         counters["examples"] += len(losses)
         counters["tokens"] += batch.real_tokens
         step += 1
         bar.update(1)
-        if step % log_every == 0 or step == total:
+        record, report = step % log_every == 0 or step == total, bar.disable and step in report_at
+        if record or report:
             check_finite()
-            mean_loss = float(window_loss) / window_n
+            sums = window_loss.tolist()
+            seconds = counters["seconds"] + time.perf_counter() - start
+            rate = counters["examples"] / seconds
+        if record:
+            mean_loss = sums[0] / window_n[0]
             history.append({"task": "+".join(tasks), "step": step, "lambda": lam, "loss": mean_loss, "lr": lr})
-            window_loss.zero_()
-            window_n = 0
-            rate = counters["examples"] / (counters["seconds"] + time.perf_counter() - start)
+            window_loss[0], window_n[0] = 0.0, 0
             bar.set_postfix(loss=f"{mean_loss:.4f}", lam=f"{lam:.3f}", ex_s=f"{rate:.0f}")
-            if bar.disable and (step % report_every == 0 or step == total):
-                log.info("%s step %d/%d loss %.4f lambda %.3f %.0f ex/s", "+".join(tasks), step, total,
-                         mean_loss, lam, rate)
+        if report:
+            left = tqdm.format_interval(seconds / step * (total - step))
+            log.info("%s step %d/%d (%d%%) loss %.4f lambda %.3f %.0f ex/s, %s left", "+".join(tasks), step,
+                     total, 100 * step // total, sums[1] / window_n[1], lam, rate, left)
+            window_loss[1], window_n[1] = 0.0, 0
         if stop.received or (step % spec.checkpoint_every == 0 and step < total):
             counters["seconds"] += time.perf_counter() - start
             start = time.perf_counter()
