@@ -40,12 +40,13 @@ def test_layerwise_lr_and_decay(tmp_path):
     assert isinstance(legacy, torch.optim.AdamW)
 
 
-def test_three_steps_of_the_reference_update():
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "foreach"])
+def test_three_steps_of_the_reference_update(fused):
     # lr 0.1, b1 0.9, b2 0.999, eps 1e-6; w decays (0.01), b is excluded (a bias or LayerNorm weight).
     w = torch.tensor([1.0, -2.0], dtype=torch.float64, requires_grad=True)
     b = torch.tensor([0.5], dtype=torch.float64, requires_grad=True)
     optimizer = AdamWeightDecay([{"params": [w], "weight_decay": 0.01}, {"params": [b], "weight_decay": 0.0}],
-                                lr=0.1, betas=(0.9, 0.999), eps=1e-6)
+                                lr=0.1, betas=(0.9, 0.999), eps=1e-6, fused=fused)
     # step 1, w[0]: g 0.5, m = 0.1*0.5 = 0.05, v = 0.001*0.25 = 0.00025, sqrt(v) = 0.0158113883;
     #   update = 0.05 / 0.0158123883 + 0.01*1.0 = 3.1620777 + 0.01, w = 1 - 0.1*3.1720777 = 0.6827922.
     #   (With bias correction the step would be 0.1*(1 + 0.01): no correction makes it 3.1x larger.)
