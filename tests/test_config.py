@@ -54,6 +54,18 @@ def test_wrong_type_names_its_path():
     assert error_of(config) == "training.multi.lr: 'fast' is not of type 'number'"
 
 
+def test_optimiser_defaults_are_the_reference_and_a_variant_may_change_them():
+    config = demo_config()
+    config["variants"]["multi"]["settings"] = {"adam_bias_correction": True, "lr_schedule": "warmup_linear_decay"}
+    plan = plan_of(config)
+    single, multi = plan.variants["single"].settings, plan.variants["multi"].settings
+    assert (single["adam_bias_correction"], single["lr_schedule"]) == (False, "reference")
+    assert (multi["adam_bias_correction"], multi["lr_schedule"]) == (True, "warmup_linear_decay")
+    config["variants"]["multi"]["settings"] = {"lr_schedule": "cosine"}
+    assert error_of(config) == \
+        "variants.multi.settings.lr_schedule: 'cosine' is not one of ['reference', 'warmup_linear_decay']"
+
+
 def test_unknown_task():
     config = demo_config(tasks=["CoLA", "SST-3"])
     assert error_of(config).startswith("tasks.1: 'SST-3' is not one of ['CoLA', 'SST-2',")
@@ -106,5 +118,5 @@ def test_snakemake_refuses_bad_config_with_one_line(tmp_path):
     result = snakemake(root, "-n")
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith(
-        "config error: training.single.lrr: unknown key (known keys: adam_epsilon,")
+        "config error: training.single.lrr: unknown key (known keys: adam_bias_correction, adam_epsilon,")
     assert not (root / "results").exists()

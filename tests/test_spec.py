@@ -14,6 +14,7 @@ def test_defaults_are_the_paper_multi_task_settings():
     assert (spec.lr, spec.layerwise_lr_decay, spec.batch_size, spec.epochs) == (1e-4, 0.9, 128, 6)
     assert (spec.sampling_exponent, spec.annealing, spec.loss_reduction, spec.regression_head) == \
         (0.75, "linear", "sum", "sigmoid")
+    assert (spec.adam_bias_correction, spec.lr_schedule) == (False, "reference")  # the reference code's
     assert spec_from_dict(spec.to_dict()) == spec
 
 
@@ -22,6 +23,9 @@ def test_defaults_are_the_paper_multi_task_settings():
     ({"lr": "fast"}, "run spec: key 'lr' has the wrong type (str: 'fast')"),
     ({"batch_size": 1.5}, "run spec: key 'batch_size' has the wrong type (float: 1.5)"),
     ({"mode": "both"}, "run spec: key 'mode' must be one of single, multi, not 'both'"),
+    ({"lr_schedule": "cosine"}, "run spec: key 'lr_schedule' must be one of reference, warmup_linear_decay, "
+                                "not 'cosine'"),
+    ({"adam_bias_correction": 1}, "run spec: key 'adam_bias_correction' has the wrong type (int: 1)"),
     ({"annealing": 2.0}, "run spec: key 'annealing' must be 'linear' or a number in [0, 1], not 2.0"),
     ({"tasks": ["RTE", "XNLI"]}, "run spec: key 'tasks': unknown task 'XNLI'; known tasks: CoLA, SST-2, MRPC, "
                                  "STS-B, QQP, MNLI, QNLI, RTE, WNLI"),
