@@ -21,7 +21,7 @@ def tiny_model(tmp_path, tasks=("RTE",), layers=2):
 def test_layerwise_lr_and_decay(tmp_path):
     model = tiny_model(tmp_path, ["CoLA", "STS-B"])
     spec = RunSpec(lr=1e-4, layerwise_lr_decay=0.9, warmup_fraction=0.0)
-    optimizer, scheduler = build_optimizer(model, spec, total_steps=10)
+    optimizer, _ = build_optimizer(model, spec, total_steps=10)
     assert isinstance(optimizer, AdamWeightDecay)
     lrs = {g["name"]: g["lr"] for g in optimizer.param_groups}
     expected = {"heads": 1.0, "pooler": 0.9, "layer.1": 0.81, "layer.0": 0.729, "embeddings": 0.6561}

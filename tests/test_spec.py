@@ -23,8 +23,8 @@ def test_defaults_are_the_paper_multi_task_settings():
     ({"lr": "fast"}, "run spec: key 'lr' has the wrong type (str: 'fast')"),
     ({"batch_size": 1.5}, "run spec: key 'batch_size' has the wrong type (float: 1.5)"),
     ({"mode": "both"}, "run spec: key 'mode' must be one of single, multi, not 'both'"),
-    ({"lr_schedule": "cosine"}, "run spec: key 'lr_schedule' must be one of reference, warmup_linear_decay, "
-                                "not 'cosine'"),
+    ({"lr_schedule": "cosine"}, ("run spec: key 'lr_schedule' must be one of reference, warmup_linear_decay, "
+                                 "not 'cosine'")),
     ({"adam_bias_correction": 1}, "run spec: key 'adam_bias_correction' has the wrong type (int: 1)"),
     ({"annealing": 2.0}, "run spec: key 'annealing' must be 'linear' or a number in [0, 1], not 2.0"),
     ({"tasks": ["RTE", "XNLI"]}, "run spec: key 'tasks': unknown task 'XNLI'; known tasks: CoLA, SST-2, MRPC, "

@@ -58,8 +58,9 @@ def test_outputs_of_a_run(reference):
 
 
 def test_multi_task_beats_the_majority_class(tmp_path):
-    # 1.5e-3: without bias correction (BERT's Adam) early steps are larger than AdamW's; 2e-3 left MRPC unlearnt
-    spec = tiny_spec(tmp_path, tasks=["CoLA", "SST-2", "MRPC", "STS-B", "MNLI", "RTE"], epochs=4, lr=1.5e-3)
+    # 7e-4: BERT's Adam (no bias correction) takes larger early steps than AdamW, which learnt all at 2e-3;
+    #   from 1.2e-3 up some tasks stay unlearnt
+    spec = tiny_spec(tmp_path, tasks=["CoLA", "SST-2", "MRPC", "STS-B", "MNLI", "RTE"], epochs=4, lr=7e-4)
     metrics = run(spec)
     dev = predictions(spec).query("split == 'dev'")
     for task, rows in dev.groupby("task"):
