@@ -1,5 +1,6 @@
 """The LaTeX tables: fixture scores -> checked-in .tex (tests/fixtures/expected), and a pdflatex build."""
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -48,6 +49,20 @@ def test_all_tables_is_a_standalone_document(built):
     doc = (built / "tables" / "all_tables.tex").read_text()
     assert doc.startswith("\\documentclass{article}\n\\usepackage{booktabs}\n\\begin{document}\n")
     assert doc.count("\\begin{table}") == 6 and doc.rstrip().endswith("\\end{document}")
+
+
+def test_tables_left_out_are_named_in_all_tables(built, tmp_path):
+    settings = json.loads((FIXTURES / "report_settings.json").read_text())
+    settings["tables"] = {"table1": settings["tables"]["table1"]}
+    settings["tables_left_out"] = {"table4": "its reference 'single-multi' is not a variant of the config"}
+    (tmp_path / "settings.json").write_text(json.dumps(settings))
+    assert tables.main(["--scores", str(FIXTURES / "scores.parquet"), "--settings", str(tmp_path / "settings.json"),
+                        "--stats-dir", str(built / "stats"), "--data-dir", str(built / "data"),
+                        "--out-dir", str(tmp_path / "t")]) == 0
+    assert sorted(p.name for p in (tmp_path / "t").iterdir()) == ["all_tables.tex", "paper_vs_run.tex", "table1.tex"]
+    doc = (tmp_path / "t" / "all_tables.tex").read_text()
+    assert doc.endswith("Left out, the schema's default variants for them not being in this config: Table 4 (its "
+                        "reference 'single-multi' is not a variant of the config).\n\n\\end{document}\n")
 
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
