@@ -114,5 +114,5 @@ def test_empty_hub_split_is_refused(tmp_path):
     mirror = write_mirror(tmp_path / "mirror", {"RTE": {"dev": empty}})
     with pytest.raises(BamError) as err:
         glue_hub.load_split(get_task("RTE"), str(mirror), "dev")
-    assert str(err.value) == (f"hub dataset '{mirror}' config 'rte' split 'validation': DatasetGenerationError: "
-                              "An error occurred while generating the dataset")
+    assert str(err.value).startswith(f"hub dataset '{mirror}' config 'rte' split 'validation': ")
+    assert "\n" not in str(err.value)
