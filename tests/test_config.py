@@ -159,3 +159,6 @@ def test_tables_the_user_wrote_are_checked_strictly():
         "are in the config")
     choice = plan_of(three_variant_config(tables={"table4": {"variants": ["multi"]}})).table_choice
     assert choice.tables["table4"] == {"reference": "single-multi", "variants": ["multi"]}
+    empty = {"table3": {"pairs": []}, "table4": {"reference": "single-multi", "variants": []}}
+    choice = plan_of(three_variant_config(tables=empty)).table_choice  # as tests/configs/slurm_demo.yaml has them
+    assert (choice.tables["table3"], choice.tables["table4"]) == ({"pairs": []}, empty["table4"])

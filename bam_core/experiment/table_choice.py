@@ -84,7 +84,7 @@ def _table3(t: _Table) -> dict:
 def _table4(t: _Table) -> dict:
     reference = t.need("reference", t.spec["reference"], "reference")
     variants = t.variant_list("variants")
-    if not variants:
+    if not variants and "variants" not in t.written:
         raise _LeftOut(f"none of its variants ({', '.join(t.spec['variants'])}) is in the config")
     return {"reference": reference, "variants": variants}
 
