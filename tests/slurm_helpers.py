@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 import pandas as pd
+import pytest
 from workspace import make_workspace
 
 REPO = Path(__file__).resolve().parents[1]
@@ -102,6 +103,17 @@ def slurm_env() -> dict[str, str] | None:
     }
     ping = subprocess.run(["scontrol", "ping"], env=env, capture_output=True, text=True, timeout=20)
     return env if ping.returncode == 0 and "UP" in ping.stdout else None
+
+
+def slurm_or_skip() -> dict[str, str]:
+    """The cluster's environment; without a cluster, skip, except under CI=true (CI starts one): fail."""
+    env = slurm_env()
+    if env is None:
+        why = "no single-node SLURM running (scripts/slurm/start.sh starts one)"
+        if os.environ.get("CI", "").lower() in ("true", "1"):
+            pytest.fail(f"CI=true but {why}: the SLURM tests must run in CI")
+        pytest.skip(why)
+    return env
 
 
 def snakemake_cmd(wf: WorkflowUnderTest, workdir: Path, profile: str, config: dict, *extra: str,

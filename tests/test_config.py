@@ -21,11 +21,13 @@ def demo_config(**changes):
 
 
 def plan_of(config):
+    """The plan as common.smk makes it: checked, the tables the user wrote kept aside, defaults filled in."""
     check_config(config, SCHEMA)
     config = copy.deepcopy(config)
+    written = copy.deepcopy(config.get("tables", {}))
     validate(config, str(SCHEMA), set_default=True)
     check_data_source(config)
-    return Plan(config)
+    return Plan(config, written)
 
 
 def error_of(config):
@@ -120,3 +122,55 @@ def test_snakemake_refuses_bad_config_with_one_line(tmp_path):
     assert result.stderr.strip().splitlines()[-1].startswith(
         "config error: training.single.lrr: unknown key (known keys: adam_bias_correction, adam_epsilon,")
     assert not (root / "results").exists()
+
+
+THREE_VARIANTS = {"single": {"label": "Single", "mode": "single"}, "multi": {"label": "Multi", "mode": "multi"},
+                  "single-multi": {"label": "Single→Multi", "mode": "multi", "teacher": "single"}}
+
+
+def three_variant_config(**changes):
+    config = demo_config(**{"variants": THREE_VARIANTS, **changes})
+    if "tables" not in changes:
+        del config["tables"]
+    return config
+
+
+def test_tables_of_a_config_that_does_not_mention_them():
+    choice = plan_of(three_variant_config()).table_choice
+    assert choice.tables == {"table1": {"variants": ["single", "multi", "single-multi"],
+                                        "baselines": ["single", "multi"]}}
+    assert choice.left_out == {
+        "table3": "none of its pairs (multi-ft vs multi, single-multi-ft vs single-multi) has both variants "
+                  "in the config",
+        "table4": "none of its variants (ablation-no-layerwise-lr, ablation-no-task-sampling, ablation-lambda-0, "
+                  "ablation-lambda-0.5) is in the config",
+        "table5": "fewer than two of its variants (single-single, rte-mnli, rte-qqp-cola-sst2, single-multi) "
+                  "are in the config",
+    }
+
+
+def test_default_table_without_its_reference_or_baseline_is_left_out():
+    no_reference = dict(THREE_VARIANTS, **{"ablation-lambda-0": {"mode": "multi", "teacher": "single"}})
+    del no_reference["single-multi"]
+    choice = plan_of(three_variant_config(variants=no_reference, submission_variant="multi")).table_choice
+    assert choice.left_out["table4"] == "its reference 'single-multi' is not a variant of the config"
+    assert choice.tables["table1"] == {"variants": ["single", "multi"], "baselines": ["single", "multi"]}
+    no_baseline = {k: v for k, v in THREE_VARIANTS.items() if k != "multi"}
+    choice = plan_of(three_variant_config(variants=no_baseline)).table_choice
+    assert choice.left_out["table1"] == "its baseline 'multi' is not a variant of the config"
+
+
+def test_tables_the_user_wrote_are_checked_strictly():
+    assert error_of(three_variant_config(tables={"table3": {"pairs": [["multi-ft", "multi"]]}})) == (
+        "tables.table3.pairs: unknown variant 'multi-ft'")
+    assert error_of(three_variant_config(tables={"table1": {"baselines": ["single", "multi-multi"]}})) == (
+        "tables.table1.baselines: unknown variant 'multi-multi'")
+    # a table the user asked for is built or refused, never left out
+    assert error_of(three_variant_config(tables={"table5": {"task": "RTE"}})) == (
+        "tables.table5: fewer than two of its variants (single-single, rte-mnli, rte-qqp-cola-sst2, single-multi) "
+        "are in the config")
+    choice = plan_of(three_variant_config(tables={"table4": {"variants": ["multi"]}})).table_choice
+    assert choice.tables["table4"] == {"reference": "single-multi", "variants": ["multi"]}
+    empty = {"table3": {"pairs": []}, "table4": {"reference": "single-multi", "variants": []}}
+    choice = plan_of(three_variant_config(tables=empty)).table_choice  # as tests/configs/slurm_demo.yaml has them
+    assert (choice.tables["table3"], choice.tables["table4"]) == ({"pairs": []}, empty["table4"])

@@ -59,3 +59,20 @@ def test_glue_small_config_dag(tmp_path):
     # per-task single runs: 2 alpha-grid variants, Single->Single and two fine-tuned (5 x 5 tasks);
     # multi-task: Multi, Multi->Multi, Single->Multi, lambda 0, RTE+CoLA+SST-2; 3 seeds
     assert (jobs["prepare"], jobs["tokenize"], jobs["train"]) == (5, 5, (5 * 5 + 5) * 3)
+
+
+def test_config_without_tables_plans_table1_only(tmp_path):
+    """Three variants and no `tables` key: Tables 3-5's default variants are absent, so only Table 1 is
+    planned, and the report's settings say why the others are left out."""
+    root = make_workspace(tmp_path)
+    config = yaml.safe_load((root / "config.yaml").read_text())
+    config["variants"] = {k: config["variants"][k] for k in ("single", "multi", "single-multi")}
+    del config["tables"]
+    (root / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
+    jobs = planned_jobs(root)
+    assert (jobs["stats"], jobs["tables"], jobs["report_settings"]) == (1, 1, 2)
+    result = snakemake(root, "-n", "-p")
+    assert "output: results/stats/table1.parquet" in result.stdout
+    assert ("output: results/tables/table1.tex, results/tables/all_tables.tex, results/tables/paper_vs_run.tex"
+            in result.stdout)
+    assert '"tables_left_out": {"table3": "none of its pairs (multi-ft vs multi, ' in result.stdout

@@ -104,3 +104,15 @@ def test_bad_hub_label_and_missing_dataset_are_one_line_errors(tmp_path):
                               "(0=unacceptable, 1=acceptable)")
     with pytest.raises(BamError, match=r"^hub dataset '.*nowhere' config 'cola' split 'train': \w+"):
         glue_hub.load_split(task, str(tmp_path / "nowhere"), "train")
+
+
+
+def test_empty_hub_split_is_refused(tmp_path):
+    """datasets itself refuses an empty parquet split; make_split refuses any other empty one (no rows)."""
+    empty = pa.table({"idx": pa.array([], pa.int64()), "text_a": pa.array([], pa.string()),
+                      "text_b": pa.array([], pa.string()), "label": pa.array([], pa.int64())})
+    mirror = write_mirror(tmp_path / "mirror", {"RTE": {"dev": empty}})
+    with pytest.raises(BamError) as err:
+        glue_hub.load_split(get_task("RTE"), str(mirror), "dev")
+    assert str(err.value).startswith(f"hub dataset '{mirror}' config 'rte' split 'validation': ")
+    assert "\n" not in str(err.value)

@@ -148,3 +148,20 @@ def test_mrpc_bom_is_dropped_and_test_has_no_labels(tmp_path):
         "\ufeffindex\t#1 ID\t#2 ID\t#1 String\t#2 String\n0\t1\t2\tOne.\tTwo.\n".encode("utf-8"))
     assert load("MRPC", "test", tmp_path).to_pylist() == [{"idx": 0, "text_a": "One.", "text_b": "Two.",
                                                             "label": None}]
+
+
+def test_bytes_that_are_not_utf8_name_file_and_line(tmp_path):
+    folder = tmp_path / "RTE"
+    folder.mkdir()
+    (folder / "dev.tsv").write_bytes(b"\xef\xbb\xbfindex\ts1\ts2\tlabel\n0\ta\tb\tentailment\n1\tcaf\xe9\tb\tentailment\n")
+    with pytest.raises(BamError) as err:
+        load("RTE", "dev", tmp_path)
+    assert str(err.value) == f"{folder / 'dev.tsv'}, line 3: not UTF-8 (byte 0xe9)"
+
+
+@pytest.mark.parametrize("text", ["", "index\ts1\ts2\tlabel\n"])
+def test_empty_split_is_refused(tmp_path, text):
+    write(tmp_path, "RTE", {"dev.tsv": text})
+    with pytest.raises(BamError) as err:
+        load("RTE", "dev", tmp_path)
+    assert str(err.value) == f"{tmp_path / 'RTE' / 'dev.tsv'}: no rows"

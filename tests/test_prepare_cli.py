@@ -60,6 +60,21 @@ def test_failure_in_any_split_leaves_no_file_that_looks_complete(tmp_path, capsy
     assert list(out.iterdir()) == []
 
 
+@pytest.mark.parametrize("dev, message", [
+    ("index\ts1\ts2\tlabel\n", "{dev}: no rows"),
+    ("index\ts1\ts2\tlabel\n0\ta\tb\tentailment\n1\t\xff\tb\tentailment\n", "{dev}, line 3: not UTF-8 (byte 0xff)"),
+])
+def test_empty_or_undecodable_dev_is_one_line_and_writes_nothing(tmp_path, capsys, dev, message):
+    glue = tmp_path / "glue" / "RTE"
+    glue.mkdir(parents=True)
+    (glue / "train.tsv").write_text("index\ts1\ts2\tlabel\n0\ta\tb\tentailment\n")
+    (glue / "dev.tsv").write_bytes(dev.encode("latin-1"))
+    (glue / "test.tsv").write_text("index\ts1\ts2\n0\ta\tb\n")
+    assert prepare(tmp_path, "RTE", "--source", "glue_tsv", "--glue-dir", str(tmp_path / "glue")) == 1
+    assert capsys.readouterr().err == "bam prepare: error: " + message.format(dev=glue / "dev.tsv") + "\n"
+    assert not (tmp_path / "RTE").exists() or list((tmp_path / "RTE").iterdir()) == []
+
+
 @pytest.mark.skipif(not (GLUE / "MRPC").is_dir(), reason="../shared/glue not available")
 def test_glue_tsv_source_on_the_real_files(tmp_path):
     assert prepare(tmp_path, "MRPC", "--source", "glue_tsv", "--glue-dir", str(GLUE)) == 0
@@ -107,6 +122,12 @@ def test_read_split_names_the_missing_file(tmp_path):
     with pytest.raises(BamError) as err:
         read_split(tmp_path, "dev")
     assert str(err.value) == f"data file {tmp_path / 'dev.parquet'} not found (run `bam prepare`)"
+
+
+def test_empty_split_is_refused_whatever_the_source():
+    with pytest.raises(BamError) as err:
+        make_split(get_task("CoLA"), [], None, [], where="hub nyu-mll/glue cola/validation")
+    assert str(err.value) == "hub nyu-mll/glue cola/validation: no rows"
 
 
 def test_missing_text_names_the_row():

@@ -4,19 +4,14 @@ import numpy as np
 
 from bam_core.method.sampling import allocate, sample_epoch, task_probabilities
 
-SIZES = [8500, 67000, 3700, 2500]  # CoLA, SST-2, MRPC, RTE
-
-
-def test_frequencies_of_100000_examples_follow_size_to_the_075():
-    tasks, rows = sample_epoch(np.random.default_rng(0), SIZES, 0.75, 100_000)
-    freq = np.bincount(tasks, minlength=4) / 100_000
-    weights = np.array(SIZES, float) ** 0.75
-    p = weights / weights.sum()
-    # hand: p = (0.0907, 0.4167, 0.0473, 0.0353)... checked against |D|^0.75 within 4 standard errors
-    se = np.sqrt(p * (1 - p) / 100_000)
-    assert np.all(np.abs(freq - p) <= 4 * se), (freq, p)
-    assert np.allclose(task_probabilities(SIZES, 0.75), p)
-    assert all(rows[tasks == t].max() < s for t, s in enumerate(SIZES))
+def test_an_epoch_draws_each_task_in_proportion_to_size_to_the_075():
+    # 16^0.75 = 2^3 = 8, 81^0.75 = 3^3 = 27, 256^0.75 = 4^3 = 64; 8 + 27 + 64 = 99
+    np.testing.assert_allclose(task_probabilities([16, 81, 256], 0.75), [8 / 99, 27 / 99, 64 / 99], rtol=1e-12)
+    # 1188 = 12 x 99 draws: 96, 324 and 768 examples, i.e. exactly 6, 4 and 3 passes over the tasks
+    tasks, rows = sample_epoch(np.random.default_rng(0), [16, 81, 256], 0.75, 1188)
+    assert np.bincount(tasks).tolist() == [96, 324, 768]
+    for t, (size, passes) in enumerate([(16, 6), (81, 4), (256, 3)]):
+        assert np.bincount(rows[tasks == t], minlength=size).tolist() == [passes] * size
 
 
 def test_exponent_one_visits_every_example_exactly_once():

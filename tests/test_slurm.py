@@ -1,5 +1,6 @@
 """SLURM: the profile check and retry resources (unit, no SLURM), then the workflow through a real
-single-node SLURM (skipped unless scripts/slurm/start.sh has started one; CI starts it).
+single-node SLURM (skipped unless scripts/slurm/start.sh has started one; with CI=true, as in CI, they fail
+instead: CI must not pass by skipping them).
 
     scripts/slurm/start.sh && pytest tests/test_slurm.py -v
 
@@ -16,6 +17,7 @@ import subprocess
 from types import SimpleNamespace
 
 import pytest
+import slurm_helpers
 from slurm_helpers import (
     DEMO,
     TOY,
@@ -25,7 +27,7 @@ from slurm_helpers import (
     resumed_steps,
     run_snakemake,
     running_job,
-    slurm_env,
+    slurm_or_skip,
     snakemake_cmd,
 )
 
@@ -140,14 +142,21 @@ def test_workflow_check_reads_profile_values(monkeypatch):
     check_workflow_profile(_workflow(None, {}), {"train": {"gpu": 1}})  # dry run: nothing checked
 
 
+def test_without_slurm_ci_fails_and_elsewhere_skips(monkeypatch):
+    monkeypatch.setattr(slurm_helpers, "slurm_env", lambda: None)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match=r"^CI=true but no single-node SLURM running \(scripts/slurm"):
+        slurm_or_skip()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match=r"^no single-node SLURM running"):
+        slurm_or_skip()
+
+
 # ---- the workflow through a real single-node SLURM ----------------------------------------------
 
 @pytest.fixture(scope="module")
 def slurm():
-    env = slurm_env()
-    if env is None:
-        pytest.skip("no single-node SLURM running (scripts/slurm/start.sh starts one)")
-    return env
+    return slurm_or_skip()
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 """The LaTeX tables: fixture scores -> checked-in .tex (tests/fixtures/expected), and a pdflatex build."""
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from bam_core.errors import BamError
 from bam_core.reporting import stats, tables
+from tests import hand_report
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SIZES = {"CoLA": 8551, "STS-B": 5749, "RTE": 2490}
@@ -35,6 +37,48 @@ def test_table_equals_checked_in_latex(built, name):
     assert (built / "tables" / f"{name}.tex").read_text() == (FIXTURES / "expected" / f"{name}.tex").read_text()
 
 
+@pytest.fixture
+def by_hand(tmp_path, monkeypatch):
+    """The tables of tests/hand_report.py (B = 999; every bootstrap resample gives d* = 0): name -> LaTeX."""
+    (tmp_path / "data" / "RTE").mkdir(parents=True)
+    pd.DataFrame({"idx": np.arange(hand_report.RTE_TRAIN_SIZE)}).to_parquet(tmp_path / "data" / "RTE" / "train.parquet")
+    hand_report.scores().to_parquet(tmp_path / "scores.parquet")
+    (tmp_path / "settings.json").write_text(json.dumps(hand_report.settings(bootstrap_resamples=999)))
+    monkeypatch.setattr(stats, "stable_rng", lambda *key: hand_report.OneValueDraws())
+    common = ["--scores", str(tmp_path / "scores.parquet"), "--settings", str(tmp_path / "settings.json")]
+    for name in ("table1", "table3", "table4", "table5"):
+        assert stats.main([name, *common, "--out", str(tmp_path / "stats" / f"{name}.parquet")]) == 0
+    assert tables.main([*common, "--stats-dir", str(tmp_path / "stats"), "--data-dir", str(tmp_path / "data"),
+                        "--out-dir", str(tmp_path / "tables")]) == 0
+    return {name: (tmp_path / "tables" / f"{name}.tex").read_text() for name in ("table1", "table3", "table4", "table5")}
+
+
+def test_table1_by_hand(by_hand):
+    # Single 70 71 72 73 -> 71.5, Multi 79 80 81 83 -> 80.5, Single->Multi 82.5 83 84 85 -> 83.5. Single->Multi's
+    # 4 bootstrap tests each have p = 1/(1 + 999) = 0.001 (no resample reaches d_obs); Holm x4: 0.004, below .01
+    # but not .001: two stars. Avg = RTE (one task).
+    assert "$|$D$|$ &  & 2.5k \\\\\nSingle & 71.5 & 71.5 \\\\\nMulti & 80.5 & 80.5 \\\\\n" in by_hand["table1"]
+    assert "Single$\\rightarrow$Multi & 83.5$^{**}$ & 83.5$^{**}$ \\\\" in by_hand["table1"]
+
+
+def test_table3_by_hand(by_hand):
+    # Multi + fine-tuning 84 84.5 85.5 86 -> 85.0: +4.5 over Multi's 80.5; all four above all of Multi's, so the
+    # exact Mann-Whitney p is 1/choose(8, 4) = 1/70 (R: 0.0142857142857143); Holm over Avg, RTE: 2/70 = 0.029: one star
+    assert "Multi & 80.5 & 80.5 \\\\\nMulti + fine-tuning & +4.5$^{*}$ & +4.5$^{*}$ \\\\" in by_hand["table3"]
+
+
+def test_table4_by_hand(by_hand):
+    # lambda = 0: 79.5 80 81 82 -> 80.5, 3.0 below Single->Multi's 83.5; all four below all of the reference's:
+    # p = 1/70, Holm 2/70: one star
+    assert "Single$\\rightarrow$Multi & 83.5 & 83.5 \\\\\n$\\lambda$ = 0 & -3.0$^{*}$ & -3.0$^{*}$ \\\\" in by_hand["table4"]
+
+
+def test_table5_by_hand(by_hand):
+    # Single->Multi above Single: p = 1/70; Single above Single->Multi: p = 1 (R: p.adjust(c(1/70, 1), "holm")
+    # -> 0.0286 1): only model (2) is above another, model (1)
+    assert "(1) & Single & RTE & 71.5 & -- \\\\\n(2) & Single$\\rightarrow$Multi & RTE+MNLI & 83.5 & 1 \\\\" in by_hand["table5"]
+
+
 def test_table1_stars_use_the_larger_holm_p(built):
     # Single->Multi on Avg: both Holm p's below .01 but not both below .001 -> two stars.
     t1, _ = stats.read_stats(built / "stats" / "table1.parquet")
@@ -48,6 +92,20 @@ def test_all_tables_is_a_standalone_document(built):
     doc = (built / "tables" / "all_tables.tex").read_text()
     assert doc.startswith("\\documentclass{article}\n\\usepackage{booktabs}\n\\begin{document}\n")
     assert doc.count("\\begin{table}") == 6 and doc.rstrip().endswith("\\end{document}")
+
+
+def test_tables_left_out_are_named_in_all_tables(built, tmp_path):
+    settings = json.loads((FIXTURES / "report_settings.json").read_text())
+    settings["tables"] = {"table1": settings["tables"]["table1"]}
+    settings["tables_left_out"] = {"table4": "its reference 'single-multi' is not a variant of the config"}
+    (tmp_path / "settings.json").write_text(json.dumps(settings))
+    assert tables.main(["--scores", str(FIXTURES / "scores.parquet"), "--settings", str(tmp_path / "settings.json"),
+                        "--stats-dir", str(built / "stats"), "--data-dir", str(built / "data"),
+                        "--out-dir", str(tmp_path / "t")]) == 0
+    assert sorted(p.name for p in (tmp_path / "t").iterdir()) == ["all_tables.tex", "paper_vs_run.tex", "table1.tex"]
+    doc = (tmp_path / "t" / "all_tables.tex").read_text()
+    assert doc.endswith("Left out, the schema's default variants for them not being in this config: Table 4 (its "
+                        "reference 'single-multi' is not a variant of the config).\n\n\\end{document}\n")
 
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")

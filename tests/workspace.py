@@ -1,4 +1,4 @@
-"""A throwaway copy of the workflow (Snakefile, config.yaml, workflow/) for tests that run snakemake."""
+"""A throwaway copy of the workflow (Snakefile, config.yaml, workflow/, profiles/) for tests that run snakemake."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ def make_workspace(root: Path, overrides: dict | None = None, config: str = "con
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "Snakefile", root / "Snakefile")
     shutil.copytree(REPO / "workflow", root / "workflow", dirs_exist_ok=True)
+    shutil.copytree(REPO / "profiles", root / "profiles", dirs_exist_ok=True)  # the default profile, as in a clone
     base = yaml.safe_load((REPO / config).read_text())
     write_config(root, deep_merge(base, overrides or {}))
     return root

@@ -7,6 +7,7 @@ these files contain unbalanced double quotes that a CSV reader would swallow acr
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,12 +73,18 @@ for _name in ("QNLI", "RTE", "WNLI"):  # index, a, b, label (test: no label)
 def read_rows(path: Path, fields: int, header: bool) -> tuple[list[list[str]], int]:
     """Rows of a TSV split on TAB (no quoting); returns (rows, line number of the first row).
 
-    utf-8-sig drops the BOM MRPC's files start with. A row with another field count is an error
-    naming the file and its 1-based line number.
+    The BOM MRPC's files start with is dropped. Bytes that are not UTF-8, or a row with another
+    field count, are an error naming the file and its 1-based line number.
     """
     if not path.exists():
         raise BamError(f"GLUE file {path} not found")
-    lines = path.read_text(encoding="utf-8-sig").split("\n")
+    data = path.read_bytes().removeprefix(codecs.BOM_UTF8)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise BamError(f"{path}, line {line}: not UTF-8 (byte 0x{data[err.start]:02x})") from None
+    lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()  # the newline ending the last row
     first = 2 if header else 1

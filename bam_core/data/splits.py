@@ -94,6 +94,8 @@ def make_split(task: Task, text_a, text_b=None, labels=None, *, where: str, row_
     """One split as an arrow table in the task's schema; idx is the row order. labels=None: unlabelled (test)."""
     text_a = _strings(text_a)
     n = len(text_a)
+    if n == 0:  # an empty dev split would leave the task without a score, silently
+        raise BamError(f"{where}: no rows")
     if task.pair:
         if text_b is None:
             raise BamError(f"{where}: {task.name} is a sentence-pair task but no second sentence was given")

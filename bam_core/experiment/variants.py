@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bam_core.data.tasks import get_task
 from bam_core.errors import BamError
+from bam_core.experiment.table_choice import choose_tables
 
 SINGLE = "single"  # the variant whose alpha is chosen from the grid; other single-task variants reuse the choice
 ALL = "all"
@@ -44,7 +45,9 @@ def grid_variant_id(alpha: float) -> str:
 class Plan:
     """Variants, seeds and runs of one validated config."""
 
-    def __init__(self, config: dict):
+    def __init__(self, config: dict, tables_written: dict | None = None):
+        """`tables_written`: the config's `tables` block before the schema's defaults were filled in (None:
+        all of it written), so that only the defaults are narrowed to the variants the config has."""
         self.config = config
         self.tasks: tuple[str, ...] = tuple(config["tasks"])
         self.seeds: tuple[int, ...] = tuple(range(config["seeds"]))
@@ -65,6 +68,7 @@ class Plan:
                                              None, "first", None, settings, grid_alpha=alpha)
             self.grid = tuple(grid_variant_id(a) for a in config["training"]["single_alpha_grid"])
         self._check_graph()
+        self.table_choice = choose_tables(config["tables"], tables_written, self.reported, self.tasks)
         self.init_variants = {v.init for v in self.variants.values() if v.init}
 
     # -- construction and checks ---------------------------------------------------------------
@@ -113,16 +117,8 @@ class Plan:
                     raise BamError(f"variants.{v.id}: teacher/init cycle {' -> '.join(chain + [nxt])}")
                 chain.append(nxt)
                 cur = self.variants[nxt]
-        named = self.config["tables"]
-        refs = [("submission_variant", self.config["submission_variant"])]
-        refs += [(f"tables.table1.variants", x) for x in named["table1"]["variants"] + named["table1"]["baselines"]]
-        refs += [(f"tables.table3.pairs", x) for pair in named["table3"]["pairs"] for x in pair]
-        refs += [("tables.table4.reference", named["table4"]["reference"])]
-        refs += [("tables.table4.variants", x) for x in named["table4"]["variants"]]
-        refs += [("tables.table5.variants", x) for x in named["table5"]["variants"]]
-        for key, ref in refs:
-            if ref not in self.variants:
-                raise BamError(f"{key}: unknown variant {ref!r}")
+        if self.config["submission_variant"] not in self.variants:
+            raise BamError(f"submission_variant: unknown variant {self.config['submission_variant']!r}")
 
     # -- queries the workflow asks -------------------------------------------------------------
 
@@ -205,9 +201,12 @@ class Plan:
             "source": self.config["data"]["source"],
         }
         if with_statistics:
-            tables = {name: dict(t) for name, t in self.config["tables"].items()}
-            tables["table5"]["training_tasks"] = {v: list(self.variants[v].tasks) for v in tables["table5"]["variants"]}
-            settings.update(statistics=self.config["statistics"], tables=tables)
+            tables = {name: dict(t) for name, t in self.table_choice.tables.items()}
+            if "table5" in tables:
+                tables["table5"]["training_tasks"] = {v: list(self.variants[v].tasks)
+                                                      for v in tables["table5"]["variants"]}
+            settings.update(statistics=self.config["statistics"], tables=tables,
+                            tables_left_out=self.table_choice.left_out)
         return settings
 
     def resources(self, vid: str) -> dict:

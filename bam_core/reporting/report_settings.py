@@ -31,6 +31,7 @@ class ReportSettings:
     source: str
     statistics: Statistics
     tables: dict[str, dict] = field(default_factory=dict)  # only the tables this run reports
+    left_out: dict[str, str] = field(default_factory=dict)  # table -> why the config does not report it
 
     def label(self, variant: str) -> str:
         return self.labels.get(variant, variant)
@@ -123,7 +124,11 @@ def parse(raw: dict) -> ReportSettings:
         raise BamError(f"settings: source must be one of {', '.join(SOURCES)}, got {source!r}")
     stats = _statistics(raw["statistics"]) if "statistics" in raw else Statistics()
     tables = _check_tables(_need(raw, "tables", dict, "") if "tables" in raw else {}, variants)
-    return ReportSettings(labels, tasks, source, stats, tables)
+    left_out = _need(raw, "tables_left_out", dict, "") if "tables_left_out" in raw else {}
+    for name, reason in left_out.items():
+        if name not in TABLES or not isinstance(reason, str):
+            raise BamError(f"settings: tables_left_out.{name}: must be a known table with a reason, got {reason!r}")
+    return ReportSettings(labels, tasks, source, stats, tables, left_out)
 
 
 def load(path: str | Path) -> ReportSettings:

@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from bam_core.errors import BamError
+from bam_core.experiment.table_choice import left_out_note
 from bam_core.io import write_text
 from bam_core.reporting import paper
 from bam_core.reporting.report_settings import ReportSettings, load
@@ -218,9 +219,12 @@ def build(r: Report, sizes: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def document(texts: dict[str, str]) -> str:
-    """A standalone article embedding every table (compiles from any directory)."""
+def document(texts: dict[str, str], left_out: dict[str, str] | None = None) -> str:
+    """A standalone article embedding every table (compiles from any directory), and a line on the tables
+    the config leaves out."""
     body = "\n".join(texts.values())
+    if left_out:
+        body += "\n" + latex_escape(left_out_note(left_out)) + "\n"
     return f"{PREAMBLE}\\begin{{document}}\n{body}\n\\end{{document}}\n"
 
 
@@ -244,6 +248,6 @@ def main(argv: list[str]) -> int:
     texts = build(report, sizes)
     for name, text in texts.items():
         write_text(text, Path(args.out_dir) / f"{name}.tex")
-    write_text(document(texts), Path(args.out_dir) / "all_tables.tex")
+    write_text(document(texts, settings.left_out), Path(args.out_dir) / "all_tables.tex")
     log.info("wrote %s and all_tables.tex to %s", ", ".join(texts), args.out_dir)
     return 0

@@ -1,6 +1,7 @@
 # Config validation, the run table expanded from the variants, and the rules' input functions.
 # All decisions live in bam_core (variants.py, config.py); this file only adapts them to Snakemake.
 
+import copy
 import json
 import os
 import re
@@ -12,6 +13,7 @@ from bam_core.experiment.cluster import check_workflow_profile, mem_for, runtime
 from bam_core.experiment.code_version import code_fingerprint
 from bam_core.experiment.config import check_config
 from bam_core.errors import BamError
+from bam_core.experiment.table_choice import left_out_note
 from bam_core.experiment.variants import ALL, SINGLE, Plan, check_data_source
 
 SCHEMA = "../schemas/config.schema.yaml"
@@ -19,9 +21,11 @@ CONDA_ENV = "../envs/bam.yaml"
 
 try:
     check_config(config, workflow.source_path(SCHEMA))
+    # The tables as written, before validate() fills in defaults that may name absent variants.
+    TABLES_WRITTEN = copy.deepcopy(config.get("tables", {}))
     validate(config, SCHEMA, set_default=True)
     check_data_source(config)
-    PLAN = Plan(config)
+    PLAN = Plan(config, TABLES_WRITTEN)
 except BamError as err:
     sys.exit(f"config error: {err}")
 
@@ -32,7 +36,7 @@ DEMO_ENCODER = config["encoder"]["pretrained"] is None
 ENCODER_DIR = f"results/encoders/{ENCODER}"
 TOKENS_DIR = f"results/tokens/{ENCODER}"
 RUN_FILES = ["metrics.json", "predictions.parquet", "logits.parquet"]
-TABLES_REPORTED = ["table1", "table3", "table4", "table5"]
+TABLES_REPORTED = list(PLAN.table_choice.tables)
 
 
 onstart:
@@ -72,10 +76,6 @@ def final_outputs():
 def output_dir(wildcards, output):
     """The folder of a rule's first output, for commands that take a folder."""
     return os.path.dirname(output[0])
-
-
-def stats_dir(wildcards, input):
-    return os.path.dirname(input.stats[0])
 
 
 # -- data ---------------------------------------------------------------------------------------
@@ -206,6 +206,11 @@ def trained_metrics(wildcards):
 
 
 # -- reporting ----------------------------------------------------------------------------------
+
+
+def tables_left_out():
+    """The report's line on the tables this config leaves out (empty when it reports all four)."""
+    return left_out_note(PLAN.table_choice.left_out)
 
 
 def report_settings_json(wildcards):

@@ -25,11 +25,11 @@ rule tables:
     conda:
         CONDA_ENV
     params:
-        stats_dir=stats_dir,
         out_dir=output_dir,
+        left_out=tables_left_out(),
         code=code_fingerprint("tables"),
     shell:
-        "bam tables --scores {input.scores} --stats-dir {params.stats_dir} --settings {input.settings}"
+        "bam tables --scores {input.scores} --stats-dir results/stats --settings {input.settings}"
         " --data-dir results/data --out-dir {params.out_dir} > {log} 2>&1"
 
 

@@ -1,0 +1,125 @@
+"""Which of the paper's tables a config reports, and from which of its variants.
+
+The schema's defaults for `tables` name the paper's variants (Table 3's fine-tuned models, Table 4's
+ablations, ...), which a config of one's own need not have. A default list is narrowed to the variants
+the config has; a table left with fewer than two variants, or without its baseline or reference, is
+left out, and the reason goes into the report. A list the user wrote is taken as written: every variant
+it names must exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bam_core.errors import BamError
+
+TABLES = ("table1", "table3", "table4", "table5")
+
+
+@dataclass(frozen=True)
+class TableChoice:
+    tables: dict[str, dict]  # the tables reported, with their effective lists
+    left_out: dict[str, str]  # table -> why it is not reported
+
+
+class _LeftOut(Exception):
+    """A table whose defaults do not fit the config; its message is the reason."""
+
+
+class _Table:
+    """One table's settings, each key known to be written by the user or filled in from the schema."""
+
+    def __init__(self, name: str, spec: dict, written: dict | None, variants: list[str]):
+        self.name, self.spec, self.variants = name, spec, variants
+        self.written = set(spec) if written is None else set(written.get(name, {}))
+
+    def variant_list(self, key: str) -> list[str]:
+        """A written list as it is (every name known); a default one narrowed to the config's variants."""
+        values = self.spec[key]
+        if key in self.written:
+            for v in values:
+                self.known(key, v)
+            return list(values)
+        return [v for v in values if v in self.variants]
+
+    def known(self, key: str, variant: str) -> str:
+        if variant not in self.variants:
+            raise BamError(f"tables.{self.name}.{key}: unknown variant {variant!r}")
+        return variant
+
+    def need_two(self, chosen: list[str], key: str) -> None:
+        if len(chosen) < 2 and key not in self.written:
+            raise _LeftOut(f"fewer than two of its variants ({', '.join(self.spec[key])}) are in the config")
+
+    def need(self, key: str, variant: str, role: str) -> str:
+        """A baseline or reference: a default one missing from the config leaves the table out."""
+        if key in self.written:
+            return self.known(key, variant)
+        if variant not in self.variants:
+            raise _LeftOut(f"its {role} {variant!r} is not a variant of the config")
+        return variant
+
+
+def _table1(t: _Table) -> dict:
+    variants = t.variant_list("variants")
+    t.need_two(variants, "variants")
+    baselines = [t.need("baselines", b, "baseline") for b in t.spec["baselines"]]
+    for b in baselines:
+        if b not in variants:
+            raise BamError(f"tables.table1.baselines: {b!r} is not in tables.table1.variants")
+    return {"variants": variants, "baselines": baselines}
+
+
+def _table3(t: _Table) -> dict:
+    if "pairs" in t.written:
+        pairs = [[t.known("pairs", ft), t.known("pairs", base)] for ft, base in t.spec["pairs"]]
+    else:
+        pairs = [list(p) for p in t.spec["pairs"] if all(v in t.variants for v in p)]
+        if not pairs:
+            named = ", ".join(f"{ft} vs {base}" for ft, base in t.spec["pairs"])
+            raise _LeftOut(f"none of its pairs ({named}) has both variants in the config")
+    return {"pairs": pairs}
+
+
+def _table4(t: _Table) -> dict:
+    reference = t.need("reference", t.spec["reference"], "reference")
+    variants = t.variant_list("variants")
+    if not variants and "variants" not in t.written:
+        raise _LeftOut(f"none of its variants ({', '.join(t.spec['variants'])}) is in the config")
+    return {"reference": reference, "variants": variants}
+
+
+def _table5(t: _Table, tasks: tuple[str, ...]) -> dict:
+    task = t.spec["task"]
+    if task not in tasks:
+        if "task" in t.written:
+            raise BamError(f"tables.table5.task: {task!r} is not among the experiment's tasks ({', '.join(tasks)})")
+        raise _LeftOut(f"its task {task} is not among the experiment's tasks")
+    variants = t.variant_list("variants")
+    t.need_two(variants, "variants")
+    return {"task": task, "variants": variants}
+
+
+def choose_tables(tables: dict, written: dict | None, variants: list[str], tasks: tuple[str, ...]) -> TableChoice:
+    """The tables to report from the validated `tables` block; `written` is that block as the user wrote it
+    (before the schema's defaults were filled in; None: all of it written)."""
+    makers = {"table1": _table1, "table3": _table3, "table4": _table4,
+              "table5": lambda t: _table5(t, tasks)}
+    chosen, left_out = {}, {}
+    for name in TABLES:
+        table = _Table(name, tables[name], written, variants)
+        try:
+            chosen[name] = makers[name](table)
+        except _LeftOut as reason:
+            if table.written:  # the user asked for this table: say why it cannot be built
+                raise BamError(f"tables.{name}: {reason}") from None
+            left_out[name] = str(reason)
+    return TableChoice(chosen, left_out)
+
+
+def left_out_note(left_out: dict[str, str]) -> str:
+    """One sentence for the report: which tables are not built, and why."""
+    if not left_out:
+        return ""
+    parts = [f"Table {name.removeprefix('table')} ({reason})" for name, reason in left_out.items()]
+    return "Left out, the schema's default variants for them not being in this config: " + "; ".join(parts) + "."
