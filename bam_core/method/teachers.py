@@ -98,7 +98,7 @@ def _blocks(table: pa.Table) -> dict[tuple[str, str, bool], tuple[np.ndarray, np
         rows = table.filter(pc.and_(pc.and_(pc.equal(table["task"], task), pc.equal(table["split"], split)),
                                     pc.equal(table["swapped"], swapped)))
         idx = rows.column("idx").to_numpy()
-        values = rows.column("logits").combine_chunks().values.to_numpy().reshape(len(idx), -1)
+        values = pc.list_flatten(rows.column("logits").combine_chunks()).to_numpy().reshape(len(idx), -1)
         order = np.argsort(idx, kind="stable")
         blocks[(task, split, swapped)] = (idx[order], values[order].astype(np.float64))
     return blocks
@@ -162,7 +162,7 @@ def _aligned(rows: pa.Table, part: TaskData, what: str) -> np.ndarray:
     extra = np.setdiff1d(idx, part.idx).size
     if extra:
         raise BamError(f"task {name}: {extra} {what} idx in teacher logits not in the data")
-    values = logits.values.to_numpy().reshape(len(idx), -1).astype(np.float32)
+    values = pc.list_flatten(logits).to_numpy().reshape(len(idx), -1).astype(np.float32)
     order = np.argsort(idx)
     return values[order][np.searchsorted(idx[order], part.idx)]
 
