@@ -85,6 +85,23 @@ def test_teacher_cycle():
     assert error_of(config) == "variants.multi: teacher/init cycle multi -> multi-multi -> multi"
 
 
+@pytest.mark.parametrize("value, message", [
+    ([0, 7], "variants.single-ensemble-multi.teacher_seed: seed 7 is not among the experiment's seeds 0..2"),
+    ("bogus", "variants.single-ensemble-multi.teacher_seed: 'bogus' is not one of ['first', 'same', 'all']"),
+    ([], "variants.single-ensemble-multi.teacher_seed: [] should be non-empty"),
+])
+def test_bad_teacher_seed_names_variant_and_key(value, message):
+    config = demo_config()
+    config["variants"]["single-ensemble-multi"]["teacher_seed"] = value
+    assert error_of(config) == message
+
+
+def test_extensions_table_names_unknown_variants():
+    config = demo_config()
+    config["tables"]["extensions"]["variants"] = ["single", "multi", "single-ensembel-multi"]
+    assert error_of(config) == "tables.extensions.variants: unknown variant 'single-ensembel-multi'"
+
+
 def test_finetuning_init_must_be_multi_task():
     config = demo_config()
     config["variants"]["multi-ft"]["init"] = "single-single"

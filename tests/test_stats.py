@@ -211,7 +211,7 @@ def _raw():
      "settings: tables.table1.baselines: unknown variant 'typo' (not in settings.variants)"),
     (lambda r: r["tables"]["table5"]["training_tasks"].pop("rte-mnli"),
      "settings: tables.table5.training_tasks.rte-mnli is missing"),
-    (lambda r: r["tables"].update(table2={}), "settings: tables.table2: unknown table (known: table1, table3, table4, table5)"),
+    (lambda r: r["tables"].update(table2={}), "settings: tables.table2: unknown table (known: table1, table3, table4, table5, extensions)"),
     (lambda r: r["variants"]["multi"].pop("label"), "settings: variants.multi.label is missing"),
 ])
 def test_settings_errors_name_the_key(edit, message):
@@ -225,3 +225,15 @@ def test_settings_errors_name_the_key(edit, message):
 def test_settings_load(settings):
     assert settings.tasks == ("CoLA", "STS-B", "RTE") and settings.statistics.bootstrap_resamples == 10_000
     assert settings.label("single-multi") == "Single→Multi"
+
+
+def test_extensions_table_has_table1_tests_in_a_family_of_its_own(scores):
+    raw = _raw()
+    raw["tables"]["extensions"] = {"variants": ["single", "multi", "single-multi"], "baselines": ["single", "multi"]}
+    out, notes = run_table("extensions", scores, parse(raw))
+    # 1 model x (Avg + 3 tasks) x 2 baselines, bootstrap as in Table 1
+    assert len(out) == 8 and (out["test"] == "bootstrap").all() and notes == []
+    assert set(out["variant"]) == {"single-multi"} and set(out["baseline"]) == {"single", "multi"}
+    # Holm over these 8 tests alone: the smallest p is multiplied by 8 (Table 1's family has 24)
+    smallest = out["p"].idxmin()
+    assert out.loc[smallest, "p_holm"] == pytest.approx(min(1.0, 8 * out.loc[smallest, "p"]))

@@ -160,3 +160,20 @@ def test_stats_from_other_settings_are_an_error(built, tmp_path):
             "--stats-dir", str(tmp_path / "stats"), "--data-dir", str(built / "data"), "--out-dir", str(tmp_path / "t")]
     with pytest.raises(BamError, match="^stats for table3 have no test of multi-ft vs multi on RTE: rerun `bam stats table3`"):
         tables.main(args)
+
+
+def test_extensions_table_has_table1_columns_without_the_size_row(tmp_path):
+    import json
+
+    raw = json.loads((FIXTURES / "report_settings.json").read_text())
+    raw["tables"] = {"extensions": {"variants": ["single", "multi", "single-multi"], "baselines": ["single", "multi"]}}
+    (tmp_path / "settings.json").write_text(json.dumps(raw))
+    common = ["--scores", str(FIXTURES / "scores.parquet"), "--settings", str(tmp_path / "settings.json")]
+    assert stats.main(["extensions", *common, "--out", str(tmp_path / "stats" / "extensions.parquet")]) == 0
+    assert tables.main([*common, "--stats-dir", str(tmp_path / "stats"), "--data-dir", str(tmp_path / "none"),
+                        "--out-dir", str(tmp_path / "tables")]) == 0
+    tex = (tmp_path / "tables" / "extensions.tex").read_text()
+    assert "\\caption{Beyond the paper:" in tex and "\\label{tab:extensions}" in tex and "|D|" not in tex
+    # Multi's RTE scores over 20 seeds, sorted: ... 82.5 (10th), 82.5 (11th) ...: median 82.5
+    assert "Multi & 77.4 & 60.0 & 89.8 & 82.5 \\\\" in tex
+    assert "Single$\\rightarrow$Multi & 78.9$^{**}$ &" in tex  # starred against both baselines

@@ -33,8 +33,9 @@ def predictions(spec: dict) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    """An uninterrupted 3-epoch multi-task run (143 steps) that the resumed runs must reproduce."""
-    spec = tiny_spec(tmp_path_factory.mktemp("ref"), epochs=3, checkpoint_every=10)
+    """An uninterrupted 3-epoch multi-task run (143 steps) that the resumed runs must reproduce; it teaches,
+    swapped pairs included."""
+    spec = tiny_spec(tmp_path_factory.mktemp("ref"), epochs=3, checkpoint_every=10, predict_swapped=True)
     metrics = run(spec)
     return spec, metrics
 
@@ -51,10 +52,23 @@ def test_outputs_of_a_run(reference):
     stsb = pred[(pred.task == "STS-B") & (pred.split == "dev")]
     assert stsb.prediction.between(0, 5).all() and stsb.label.max() == 5.0  # original 0-5 scale
     logits = pd.read_parquet(out / "logits.parquet")
-    assert logits.groupby(["task", "split"]).size()[("CoLA", "train")] == 300
+    assert logits.groupby(["task", "split", "swapped"]).size().to_dict() == {
+        **{(t, "dev", False): 120 for t in ("CoLA", "MRPC", "RTE", "STS-B")},
+        ("CoLA", "train", False): 300, ("MRPC", "train", False): 160, ("RTE", "train", False): 100,
+        ("STS-B", "train", False): 200, ("MRPC", "train", True): 160, ("STS-B", "train", True): 200}
+    mrpc = logits[(logits.task == "MRPC") & (logits.split == "train")].set_index(["swapped", "idx"])["logits"]
+    assert any(list(mrpc[(False, i)]) != list(mrpc[(True, i)]) for i in range(160))  # each order predicted
     history = pd.read_parquet(out / "history.parquet")
     assert list(history.columns) == ["task", "step", "lambda", "loss", "lr"] and len(history) == 143
     assert not Path(spec["resume_dir"]).exists()  # deleted after success
+
+
+def test_a_run_that_does_not_teach_has_no_train_logits(tmp_path):
+    spec = tiny_spec(tmp_path, tasks=["RTE", "MRPC"], predict_train=False)
+    run(spec)
+    logits = pd.read_parquet(Path(spec["output_dir"]) / "logits.parquet")
+    assert logits.groupby(["task", "split", "swapped"]).size().to_dict() == {
+        ("MRPC", "dev", False): 120, ("RTE", "dev", False): 120}
 
 
 def test_multi_task_beats_the_majority_class(tmp_path):
@@ -130,7 +144,8 @@ def test_nan_loss_names_step_and_task(tmp_path):
 def test_distillation_from_a_teacher_run(reference, tmp_path):
     ref_spec, _ = reference
     teacher = tmp_path / "teacher.parquet"
-    assert teacher_logits(["--out", str(teacher), str(Path(ref_spec["output_dir"]) / "logits.parquet")]) == 0
+    member = str(Path(ref_spec["output_dir"]) / "logits.parquet")
+    assert teacher_logits(["--out", str(teacher), "--member", member]) == 0
     student = {**ref_spec, "teacher_logits": str(teacher), "epochs": 1, "double_unordered": True,
                "output_dir": str(tmp_path / "student"), "resume_dir": str(tmp_path / "resume")}
     metrics = run(student)

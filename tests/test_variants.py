@@ -13,15 +13,15 @@ from tests.test_config import demo_config, plan_of
 def test_demo_runs_per_variant():
     plan = plan_of(demo_config())
     assert plan.trained == [v for v in plan.variants if v != "single"]
-    assert len(plan.runs()) == 17 * 3  # 15 reported variants + 2 grid variants, one `all` group each, 3 seeds
+    assert len(plan.runs()) == 18 * 3  # 16 reported variants + 2 grid variants, one `all` group each, 3 seeds
     per_task = demo_config()
     per_task["training"]["single_task_jobs"] = "per_task"
     plan = plan_of(per_task)
     assert plan.groups("single-single") == ["CoLA", "SST-2", "MRPC", "STS-B", "QQP", "MNLI", "QNLI", "RTE"]
     assert plan.groups("rte-mnli") == ["all"]
     # 7 single-task variants (2 grid, single, single-single, single-multi-single, 2 fine-tuned) x 8 tasks
-    # + 10 multi-task variants, x 3 seeds
-    assert len(plan.runs()) == (7 * 8 + 10) * 3
+    # + 11 multi-task variants (Single (ensemble)->Multi the 11th), x 3 seeds
+    assert len(plan.runs()) == (7 * 8 + 11) * 3
 
 
 def test_spec_settings_of_a_distilled_and_a_finetuned_run():
@@ -43,8 +43,48 @@ def test_teacher_seed_same_pairs_seeds():
     config = demo_config()
     config["variants"]["single-multi"]["teacher_seed"] = "same"
     plan = plan_of(config)
-    assert plan.teacher_seed("single-multi", 2) == 2
-    assert plan.teacher_seed("multi-multi", 2) == 0
+    assert plan.teacher_seeds("single-multi", 2) == (2,)
+    assert plan.teacher_seeds("multi-multi", 2) == (0,)
+    assert plan.teacher_logits("single-multi", 2) == "results/teachers/single/2/logits.parquet"
+
+
+def test_ensemble_teacher_seeds_name_its_file():
+    config = demo_config()
+    plan = plan_of(config)  # single-ensemble-multi: teacher_seed all
+    assert plan.teacher_seeds("single-ensemble-multi", 1) == (0, 1, 2)
+    assert plan.teacher_logits("single-ensemble-multi", 1) == "results/teachers/single/0+1+2/logits.parquet"
+    config["variants"]["single-ensemble-multi"]["teacher_seed"] = [2, 0]
+    plan = plan_of(config)
+    assert plan.spec_settings("single-ensemble-multi", 1, "all", "e", "t")["teacher_logits"] == \
+        "results/teachers/single/0+2/logits.parquet"
+
+
+def test_only_runs_that_teach_predict_train():
+    plan = plan_of(demo_config())
+    # teachers in the demo: Single (first seed; all seeds for the ensemble) through both grid variants,
+    # Multi, Single->Multi and Single->Multi->Single at the first seed
+    teaching = {(v, s) for v, s, _ in plan.runs(plan.trained) if plan.predict_train(v, s)}
+    assert teaching == {("single.alpha1", 0), ("single.alpha1", 1), ("single.alpha1", 2),
+                        ("single.alpha0.9", 0), ("single.alpha0.9", 1), ("single.alpha0.9", 2),
+                        ("multi", 0), ("single-multi", 0), ("single-multi-single", 0)}
+    spec = plan.spec_settings("multi", 1, "all", "e", "t")
+    assert (spec["predict_train"], spec["predict_swapped"]) == (False, False)
+    assert plan.spec_settings("multi", 0, "all", "e", "t")["predict_train"] is True
+    # (run, task) passes over train. Before: every trained run, i.e. 2 grid + 4 other single-task variants
+    # x 8 tasks, 9 multi-task variants x 8 tasks, RTE+MNLI 2 and RTE+QQP+CoLA+SST-2 4, x 3 seeds:
+    # (6 * 8 + 9 * 8 + 2 + 4) * 3 = 378. After: 2 grid x 8 tasks x 3 seeds + 3 teachers x 8 tasks = 72.
+    assert plan.train_split_predictions(only_teachers=False) == 378
+    assert plan.train_split_predictions() == 72
+
+
+def test_teachers_predict_swapped_pairs_only_for_doubling_students():
+    config = demo_config()
+    plan = plan_of(config)
+    assert not plan.predict_swapped("multi", 0)
+    config["variants"]["multi-multi"]["settings"] = {"double_unordered": True}
+    plan = plan_of(config)
+    assert plan.predict_swapped("multi", 0) and not plan.predict_swapped("multi", 1)  # seed 1 does not teach
+    assert not plan.predict_swapped("single.alpha1", 0)  # no student of Single doubles
 
 
 def test_fill_alpha_per_task():

@@ -1,6 +1,6 @@
 """The DAG end to end on a reduced demo, then what each kind of change reruns (dry runs).
 
-One real run of tests/configs/mini.yaml (three tasks, two seeds, five variants) in a throwaway
+One real run of tests/configs/mini.yaml (three tasks, two seeds, six variants) in a throwaway
 workspace; every invalidation test then edits the workspace, asks `snakemake -n` what it would rerun,
 and puts the edit back.
 """
@@ -41,7 +41,7 @@ def dry_run_after(root, edit):
 
 def test_scores_have_one_row_per_variant_seed_task(workspace):
     scores = pd.read_parquet(workspace / "results" / "scores.parquet")
-    variants = ["multi", "multi-ft", "multi-multi", "single", "single-multi"]
+    variants = ["multi", "multi-ft", "multi-multi", "single", "single-ensemble-multi", "single-multi"]
     assert sorted(scores.variant.unique()) == variants
     assert len(scores) == len(variants) * 2 * 4  # two seeds x (three tasks + Avg)
     assert set(scores.task) == {"STS-B", "MNLI", "RTE", "Avg"}
@@ -53,7 +53,7 @@ def test_report_is_self_contained_html(workspace):
     assert result.returncode == 0, result.stderr[-3000:]
     html = (workspace / "results" / "report.html").read_text()
     assert html.lstrip().lower().startswith("<!doctype html")
-    for item in ("table1.tex", "training_curve.png", "seeds_RTE.png", "cost.tex", "RTE.tsv"):
+    for item in ("table1.tex", "extensions.tex", "training_curve.png", "seeds_RTE.png", "cost.tex", "RTE.tsv"):
         assert item in html, item
 
 
@@ -80,7 +80,7 @@ def test_statistics_or_table_setting_reruns_only_statistics_and_tables(workspace
     def edit_table(config):
         config["tables"]["table4"]["variants"] = ["multi-multi", "multi"]
 
-    only_stats_and_tables = {"report_settings": 1, "stats": 4, "tables": 1}
+    only_stats_and_tables = {"report_settings": 1, "stats": 5, "tables": 1}  # 4 paper tables + extensions
     assert dry_run_after(workspace, edit_statistics) == only_stats_and_tables
     assert dry_run_after(workspace, edit_table) == only_stats_and_tables
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from bam_core.errors import BamError
 
-TABLES = ("table1", "table3", "table4", "table5")
+TABLES = ("table1", "table3", "table4", "table5", "extensions")  # extensions: models beyond the paper
 
 
 @dataclass(frozen=True)
@@ -61,12 +61,13 @@ class _Table:
 
 
 def _table1(t: _Table) -> dict:
+    """Table 1, or the extensions table in its shape."""
     variants = t.variant_list("variants")
     t.need_two(variants, "variants")
     baselines = [t.need("baselines", b, "baseline") for b in t.spec["baselines"]]
     for b in baselines:
         if b not in variants:
-            raise BamError(f"tables.table1.baselines: {b!r} is not in tables.table1.variants")
+            raise BamError(f"tables.{t.name}.baselines: {b!r} is not in tables.{t.name}.variants")
     return {"variants": variants, "baselines": baselines}
 
 
@@ -104,9 +105,11 @@ def choose_tables(tables: dict, written: dict | None, variants: list[str], tasks
     """The tables to report from the validated `tables` block; `written` is that block as the user wrote it
     (before the schema's defaults were filled in; None: all of it written)."""
     makers = {"table1": _table1, "table3": _table3, "table4": _table4,
-              "table5": lambda t: _table5(t, tasks)}
+              "table5": lambda t: _table5(t, tasks), "extensions": _table1}
     chosen, left_out = {}, {}
     for name in TABLES:
+        if name == "extensions" and not tables[name]["variants"]:
+            continue  # models beyond the paper: a table only where the config lists some
         table = _Table(name, tables[name], written, variants)
         try:
             chosen[name] = makers[name](table)

@@ -5,6 +5,10 @@ single-task variants have one group per task, or one `all` group whose job train
 one after another (`training.single_task_jobs: per_seed`). Single's layer-wise decay is chosen per
 task from a grid, so the grid's runs are variants of their own (`single.alpha0.9`), and `single`
 itself is materialised from the chosen runs. Everything here is checked before any job runs.
+
+A *teacher* is a variant's runs at one seed, or at several (`teacher_seed: all` or a list: an ensemble,
+the mean of their predictions). Only runs that teach predict their training split (`predict_train`), and
+only where a student doubles MRPC/STS-B with the order swapped do they also predict the swapped pairs.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ class Variant:
     mode: str  # "single" | "multi"
     tasks: tuple[str, ...]
     teacher: str | None
-    teacher_seed: str  # "first" | "same"
+    teacher_seed: str | tuple[int, ...]  # "first" | "same" | "all" | the seeds of an ensemble teacher
     init: str | None
     settings: dict = field(hash=False, compare=False)  # effective training settings of the mode + overrides
     grid_alpha: float | None = None  # set on Single's grid variants
@@ -70,6 +74,7 @@ class Plan:
         self._check_graph()
         self.table_choice = choose_tables(config["tables"], tables_written, self.reported, self.tasks)
         self.init_variants = {v.init for v in self.variants.values() if v.init}
+        self._teacher_runs = self._find_teacher_runs()
 
     # -- construction and checks ---------------------------------------------------------------
 
@@ -88,7 +93,22 @@ class Plan:
             settings.pop("layerwise_lr_decay")  # Single's choice, unless the variant sets its own below
         settings.update(raw.get("settings", {}))
         return Variant(vid, raw.get("label", vid), raw["mode"], tasks, raw.get("teacher"),
-                       raw.get("teacher_seed", training["teacher_seed"]), raw.get("init"), settings)
+                       self._teacher_seed_of(key, raw.get("teacher_seed", training["teacher_seed"])),
+                       raw.get("init"), settings)
+
+    def _teacher_seed_of(self, key: str, value) -> str | tuple[int, ...]:
+        """first | same | all, or a list of the experiment's seeds (an ensemble teacher)."""
+        if isinstance(value, str) and value in ("first", "same", "all"):
+            return value
+        if not isinstance(value, list) or not value or not all(type(s) is int for s in value):
+            raise BamError(f"{key}.teacher_seed: {value!r} is not first, same, all or a list of seeds")
+        outside = [s for s in value if s not in self.seeds]
+        if outside:
+            raise BamError(f"{key}.teacher_seed: seed {outside[0]} is not among the experiment's seeds "
+                           f"0..{self.seeds[-1]}")
+        if len(set(value)) != len(value):
+            raise BamError(f"{key}.teacher_seed: lists a seed twice")
+        return tuple(sorted(value))
 
     def _check_graph(self) -> None:
         for v in self.variants.values():
@@ -145,8 +165,56 @@ class Plan:
         vids = self.reported + list(self.grid) if vids is None else vids
         return [(v, s, g) for v in vids for s in self.seeds for g in self.groups(v)]
 
-    def teacher_seed(self, vid: str, seed: int) -> int:
-        return seed if self.variants[vid].teacher_seed == "same" else self.seeds[0]
+    def teacher_seeds(self, vid: str, seed: int) -> tuple[int, ...]:
+        """The teacher variant's seeds whose runs teach run (vid, seed); more than one: an ensemble."""
+        choice = self.variants[vid].teacher_seed
+        if choice == "same":
+            return (seed,)
+        if choice == "first":
+            return (self.seeds[0],)
+        return self.seeds if choice == "all" else choice
+
+    def teacher_logits(self, vid: str, seed: int) -> str | None:
+        """The merged teacher file run (vid, seed) learns from: results/teachers/{teacher}/{seeds}/...,
+        seeds joined by '+' (an ensemble's name lists its members, so changing them renames it)."""
+        v = self.variants[vid]
+        if not v.teacher:
+            return None
+        key = "+".join(str(s) for s in self.teacher_seeds(vid, seed))
+        return f"results/teachers/{v.teacher}/{key}/logits.parquet"
+
+    def _find_teacher_runs(self) -> dict[str, set[int]]:
+        """{trained variant: seeds whose runs teach}. Single teaches through its grid runs, all of them
+        (the alpha choice is made after training)."""
+        runs: dict[str, set[int]] = {}
+        for v in self.variants.values():
+            if v.teacher:
+                for teacher in self._trained_as(v.teacher):
+                    seeds = {s for seed in self.seeds for s in self.teacher_seeds(v.id, seed)}
+                    runs.setdefault(teacher, set()).update(seeds)
+        return runs
+
+    def _trained_as(self, vid: str) -> tuple[str, ...]:
+        return self.grid if vid == SINGLE and self.grid else (vid,)
+
+    def predict_train(self, vid: str, seed: int) -> bool:
+        """Whether run (vid, seed) teaches, so must predict its training split."""
+        return seed in self._teacher_runs.get(vid, ())
+
+    def predict_swapped(self, vid: str, seed: int) -> bool:
+        """A teaching run also predicts its sentence-order-free pairs (MRPC, STS-B) swapped where a student
+        of its variant doubles them (`double_unordered`), so each swapped copy gets its own target. Per
+        variant, not per seed: an ensemble's members then hold the same rows."""
+        if not self.predict_train(vid, seed):
+            return False
+        taught = [v for v in self.variants.values() if v.teacher and vid in self._trained_as(v.teacher)]
+        return any(v.settings.get("double_unordered") for v in taught)
+
+    def train_split_predictions(self, only_teachers: bool = True) -> int:
+        """Forward passes over a task's training split, counted (run, task) over every trained run:
+        what `predict_train` saves (only_teachers=False: every run predicting train, as before)."""
+        return sum(len(self.group_tasks(v, g)) for v, s, g in self.runs(self.trained)
+                   if not only_teachers or self.predict_train(v, s))
 
     def encoder_init(self, vid: str, seed: int, encoder_dir: str) -> dict:
         v = self.variants[vid]
@@ -167,8 +235,9 @@ class Plan:
             "tasks": self.group_tasks(vid, group),
             "tokens_dir": tokens_dir,
             "init": self.encoder_init(vid, seed, encoder_dir),
-            "teacher_logits": (f"results/teachers/{v.teacher}/{self.teacher_seed(vid, seed)}/logits.parquet"
-                               if v.teacher else None),
+            "teacher_logits": self.teacher_logits(vid, seed),
+            "predict_train": self.predict_train(vid, seed),
+            "predict_swapped": self.predict_swapped(vid, seed),
             **v.settings,
             "max_seq_length": self.config["max_seq_length"],
             "seed": seed,

@@ -38,6 +38,7 @@ class TaskData:
     fingerprint: str
     pad_id: int
     teacher: np.ndarray | None = None  # float32 (n, outputs): teacher logits / regression output
+    teacher_swapped: np.ndarray | None = None  # the same on the pairs swapped (MRPC, STS-B: double_unordered)
 
     def __len__(self) -> int:
         return len(self.idx)
@@ -94,7 +95,8 @@ def double_unordered(data: TaskData) -> TaskData:
     swapped_ids = np.concatenate([data.ids[starts[row] + pos], new_ids])
     swapped_types = np.concatenate([data.types[starts[row] + pos], new_types])
     new_starts = np.cumsum(np.concatenate([[0], lengths, lengths]))[:-1]
-    teacher = None if data.teacher is None else np.concatenate([data.teacher, data.teacher])
+    swapped_teacher = data.teacher if data.teacher_swapped is None else data.teacher_swapped
+    teacher = None if data.teacher is None else np.concatenate([data.teacher, swapped_teacher])
     return replace(
         data,
         idx=np.concatenate([data.idx, data.idx]),
@@ -104,6 +106,7 @@ def double_unordered(data: TaskData) -> TaskData:
         lengths=np.concatenate([lengths, lengths]),
         labels=np.concatenate([data.labels, data.labels]),
         teacher=teacher,
+        teacher_swapped=None,
     )
 
 

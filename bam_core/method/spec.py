@@ -66,6 +66,8 @@ class RunSpec:
     output_dir: str = ""  # results/runs/{variant}/{seed}/{group}
     resume_dir: str = ""  # outside output_dir: Snakemake deletes a failed job's outputs
     save_model: bool = False  # write {output_dir}/model/ for a later init
+    predict_train: bool = True  # logits over the train split too, for a run that teaches (the plan says which)
+    predict_swapped: bool = False  # and over MRPC/STS-B train swapped, for students that double_unordered
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -140,6 +142,8 @@ def spec_from_dict(data: dict, source: str = "run spec") -> RunSpec:
     for key in ("warmup_fraction", "dropout", "weight_decay"):
         if not 0.0 <= getattr(spec, key) < 1.0:
             raise BamError(f"{source}: key {key!r} must be in [0, 1)")
+    if spec.predict_swapped and not spec.predict_train:
+        raise BamError(f"{source}: key 'predict_swapped' needs predict_train (swapped pairs are train rows)")
     if spec.num_threads is not None and spec.num_threads < 1:
         raise BamError(f"{source}: key 'num_threads' must be >= 1 or null")
     for key in ("tokens_dir", "output_dir", "resume_dir"):

@@ -2,8 +2,9 @@
 
     bam train SPEC.json          (or --spec-json '{...}', as the workflow calls it)
 
-Writes into spec.output_dir: predictions.parquet (dev + test), logits.parquet (train + dev, so any
-run can teach), history.parquet, model/ (if save_model) and metrics.json LAST. Rerunning a killed or
+Writes into spec.output_dir: predictions.parquet (dev + test), logits.parquet (dev; train too if the
+run teaches, spec.predict_train, and MRPC/STS-B train swapped if spec.predict_swapped), history.parquet,
+model/ (if save_model) and metrics.json LAST. Rerunning a killed or
 preempted run resumes from spec.resume_dir; SIGTERM/SIGUSR1 save a checkpoint and exit 128 + signum.
 """
 
@@ -36,7 +37,7 @@ from bam_core.method.metrics import task_score
 from bam_core.method.model import build_model, predict, save_model
 from bam_core.method.optim import build_optimizer
 from bam_core.method.spec import RunSpec, fill_alpha, read_json_file, spec_from_dict
-from bam_core.method.teachers import attach_teacher, logits_metadata, logits_table
+from bam_core.method.teachers import attach_teacher, logits_metadata, logits_table, swapped_pairs
 
 log = logging.getLogger("bam.train")
 
@@ -73,7 +74,8 @@ def load_data(spec: RunSpec) -> dict:
     data = {s: {t: load_split(spec.tokens_dir, t, s, spec.max_seq_length) for t in spec.tasks}
             for s in ("train", "dev", "test")}
     if spec.teacher_logits:
-        attach_teacher(spec.teacher_logits, list(data["train"].values()))
+        attach_teacher(spec.teacher_logits, list(data["train"].values()),
+                       swapped_tasks=UNORDERED_TASKS if spec.double_unordered else ())
     return data
 
 
@@ -162,12 +164,12 @@ def train_unit(spec: RunSpec, tasks: list[str], data: dict, device, autocast, st
 
 
 def evaluate(spec, model, tasks, data, device, autocast, history, counters, steps) -> dict:
-    """Dev scores, dev/test predictions, train/dev logits of a trained unit."""
+    """Dev scores, dev/test predictions, dev logits of a trained unit; train logits only if it teaches."""
     predictions, logits, scores = [], [], {}
+    splits = ("train", "dev", "test") if spec.predict_train else ("dev", "test")
     for name in tasks:
         task = get_task(name)
-        outputs = {s: predict(model, data[s][name], spec.eval_batch_size, device, autocast)
-                   for s in ("train", "dev", "test")}
+        outputs = {s: predict(model, data[s][name], spec.eval_batch_size, device, autocast) for s in splits}
         for split in ("dev", "test"):
             d, out = data[split][name], outputs[split]
             scale = task.label_scale if task.is_regression else 1.0
@@ -177,7 +179,10 @@ def evaluate(spec, model, tasks, data, device, autocast, history, counters, step
                                              "prediction": pred.astype(np.float64), "label": label}))
             if split == "dev":
                 scores[name] = {"metric": task.metric, "score": task_score(task, pred, label), "n_dev": len(d)}
-        logits += [(name, s, data[s][name].idx, outputs[s]) for s in ("train", "dev")]
+        logits += [(name, s, data[s][name].idx, outputs[s]) for s in ("train", "dev") if s in outputs]
+        if spec.predict_swapped and name in UNORDERED_TASKS:  # the reference's teacher sees each swapped copy
+            swapped = predict(model, swapped_pairs(data["train"][name]), spec.eval_batch_size, device, autocast)
+            logits.append((name, "train", data["train"][name].idx, swapped, True))
     if spec.save_model:
         save_model(model, Path(spec.resume_dir) / "models" / "+".join(tasks))
     return {"predictions": pd.concat(predictions), "logits": logits, "scores": scores,

@@ -14,7 +14,7 @@ from bam_core.errors import BamError
 from bam_core.io import read_json
 
 SOURCES = ("synthetic", "glue_tsv", "hub")
-TABLES = ("table1", "table3", "table4", "table5")
+TABLES = ("table1", "table3", "table4", "table5", "extensions")  # extensions: models beyond the paper
 
 
 @dataclass(frozen=True)
@@ -63,12 +63,13 @@ def _check_tables(tables: dict, variants: dict) -> dict[str, dict]:
     for name in tables:
         if name not in TABLES:
             raise BamError(f"settings: tables.{name}: unknown table (known: {', '.join(TABLES)})")
-    if "table1" in tables:
-        t = tables["table1"]
-        chosen = _variant_list(t, "variants", "tables.table1.", variants)
-        for b in _variant_list(t, "baselines", "tables.table1.", variants):
-            if b not in chosen:
-                raise BamError(f"settings: tables.table1.baselines: {b!r} is not in tables.table1.variants")
+    for name in ("table1", "extensions"):  # the extensions table has Table 1's shape
+        if name in tables:
+            t = tables[name]
+            chosen = _variant_list(t, "variants", f"tables.{name}.", variants)
+            for b in _variant_list(t, "baselines", f"tables.{name}.", variants):
+                if b not in chosen:
+                    raise BamError(f"settings: tables.{name}.baselines: {b!r} is not in tables.{name}.variants")
     if "table3" in tables:
         for i, pair in enumerate(_need(tables["table3"], "pairs", list, "tables.table3.")):
             if not (isinstance(pair, list) and len(pair) == 2):

@@ -3,6 +3,7 @@
 The paper's significance tests (DESIGN.md section 4), one table at a time:
 - Table 1: one-sided bootstrap tests on the difference of medians, each model vs Single and vs Multi;
   pooled null (both groups resampled with replacement from the union), p = (1 + #{d* >= d_obs}) / (1 + B).
+  The extensions table (models beyond the paper) has the same tests, in a Holm family of its own.
 - Tables 3-5: one-sided Mann-Whitney U tests (3: fine-tuned > without; 4: ablation < reference;
   5: every ordered pair of the RTE models, variant > baseline).
 - Holm over every test of the table (its family).
@@ -78,7 +79,7 @@ def comparisons(table: str, settings: ReportSettings) -> list[tuple[str, str, st
     """(variant, baseline, task, test, alternative) for every test of `table`."""
     spec = settings.table(table)
     columns = ["Avg", *settings.tasks]
-    if table == "table1":
+    if table in ("table1", "extensions"):
         models = [v for v in spec["variants"] if v not in spec["baselines"]]
         return [(v, b, t, "bootstrap", "greater") for v in models for t in columns for b in spec["baselines"]]
     if table == "table3":

@@ -1,7 +1,8 @@
 """`bam tables --scores S --stats-dir results/stats --settings J --data-dir results/data --out-dir results/tables`
 
-The paper's Tables 1, 3, 4 and 5 as LaTeX (pandas Styler, booktabs rules), a standalone
-all_tables.tex that compiles with pdflatex, and paper_vs_run.tex beside the paper's own numbers.
+The paper's Tables 1, 3, 4 and 5 as LaTeX (pandas Styler, booktabs rules), the extensions table (models
+beyond the paper, in Table 1's shape), a standalone all_tables.tex that compiles with pdflatex, and
+paper_vs_run.tex beside the paper's own numbers.
 Cells are medians over seeds; stars mark Holm-adjusted significance at the settings' levels.
 """
 
@@ -108,15 +109,16 @@ class Report:
         return self.settings.label(variant)
 
 
-def table1(r: Report, sizes: dict[str, str]) -> pd.DataFrame:
-    spec, levels = r.settings.table("table1"), r.settings.statistics.levels
-    rows = {"|D|": ["", *(sizes[t] for t in r.settings.tasks)]}
+def table1(r: Report, sizes: dict[str, str] | None, name: str = "table1") -> pd.DataFrame:
+    """Table 1 (with its |D| row), or the extensions table in its shape (sizes None: no |D| row)."""
+    spec, levels = r.settings.table(name), r.settings.statistics.levels
+    rows = {"|D|": ["", *(sizes[t] for t in r.settings.tasks)]} if sizes is not None else {}
     for v in spec["variants"]:
         cells = []
         for t in r.columns:
             star = ""
             if v not in spec["baselines"]:  # starred only when it beats every baseline: the larger p decides
-                star = stars(max(r.p_holm("table1", v, b, t) for b in spec["baselines"]), levels)
+                star = stars(max(r.p_holm(name, v, b, t) for b in spec["baselines"]), levels)
             cells.append(number(r.median(v, t)) + star)
         rows[r.label(v)] = cells
     return pd.DataFrame.from_dict(rows, orient="index", columns=r.columns)
@@ -204,13 +206,16 @@ CAPTIONS = {
               "better, one-sided Mann-Whitney U, Holm).",
     "table5": "Dev score of the target task by the set of tasks trained on; last column: models it beats "
               "(one-sided Mann-Whitney U, Holm).",
+    "extensions": "Beyond the paper: GLUE dev medians over seeds, as Table 1. Stars: beats every baseline "
+                  "(bootstrap test on the difference of medians, larger Holm-adjusted p; Holm over this table).",
 }
 
 
 def build(r: Report, sizes: dict[str, str]) -> dict[str, str]:
     """table name -> LaTeX, for the tables in the settings."""
     makers = {"table1": lambda: table1(r, sizes), "table3": lambda: table3(r),
-              "table4": lambda: table4(r), "table5": lambda: table5(r)}
+              "table4": lambda: table4(r), "table5": lambda: table5(r),
+              "extensions": lambda: table1(r, None, "extensions")}
     out = {}
     for name, make in makers.items():
         if name in r.settings.tables:

@@ -37,6 +37,8 @@ ENCODER_DIR = f"results/encoders/{ENCODER}"
 TOKENS_DIR = f"results/tokens/{ENCODER}"
 RUN_FILES = ["metrics.json", "predictions.parquet", "logits.parquet"]
 TABLES_REPORTED = list(PLAN.table_choice.tables)
+PAPER_TABLES = [t for t in TABLES_REPORTED if t != "extensions"]
+EXTENSION_TABLES = [t for t in TABLES_REPORTED if t == "extensions"]
 
 
 onstart:
@@ -55,6 +57,7 @@ def _alternatives(names):
 wildcard_constraints:
     task=_alternatives(TASKS),
     seed=r"\d+",
+    teacher_seeds=r"\d+(\+\d+)*",
     group=_alternatives(TASKS + [ALL]),
     variant=_alternatives(PLAN.variants),
     table=_alternatives(TABLES_REPORTED),
@@ -146,9 +149,7 @@ def train_inputs(wildcards):
     if DEMO_ENCODER and variant.init is None:
         inputs["encoder"] = ENCODER_DIR
     if variant.teacher:
-        inputs["teacher"] = (
-            f"results/teachers/{variant.teacher}/{PLAN.teacher_seed(variant.id, seed)}/logits.parquet"
-        )
+        inputs["teacher"] = PLAN.teacher_logits(variant.id, seed)
     if variant.init:
         inputs["init"] = f"{run_dir(variant.init, seed, ALL)}/metrics.json"
     if PLAN.needs_alpha_choice(variant.id):
@@ -191,8 +192,18 @@ def grid_run_files(wildcards):
     return [f"{d}/{name}" for d in grid_run_dirs(wildcards) for name in RUN_FILES]
 
 
+def teacher_members(wildcards):
+    """The logits files of each seed's runs: one member, or several whose mean is an ensemble teacher."""
+    seeds = [int(s) for s in wildcards.teacher_seeds.split("+")]
+    return [run_files(wildcards.variant, s, "logits.parquet") for s in seeds]
+
+
 def teacher_logits_inputs(wildcards):
-    return run_files(wildcards.variant, int(wildcards.seed), "logits.parquet")
+    return [f for member in teacher_members(wildcards) for f in member]
+
+
+def teacher_member_options(wildcards):
+    return " ".join("--member " + " ".join(m) for m in teacher_members(wildcards))
 
 
 def all_reported_metrics(wildcards):
