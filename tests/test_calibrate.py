@@ -38,5 +38,5 @@ def test_calibration_of_tiny_units(tmp_path):
     assert all(u["step_seconds"] > 0 for u in result["units"])
     assert [e["task"] for e in result["eval"]] == ["MRPC", "RTE"]
     assert set(result["eval"][0]["seconds_per_example"]) == {"train", "dev", "test"}
-    assert result["startup_seconds"] > 0 and set(result["load_seconds"]) == {"MRPC", "RTE"}
+    assert result["startup_seconds"] > 0 and result["first_use_seconds"] >= 0 and set(result["load_seconds"]) == {"MRPC", "RTE"}
 

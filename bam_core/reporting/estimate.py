@@ -3,13 +3,15 @@
     bam estimate --config-json '{...}' --calibration results/estimate/calibration/*.json \
         --tokens-dir results/tokens/ENC --encoder-dir results/encoders/ENC --out-dir results/estimate
 
-Each run's minutes are its start-up (imports, reading its tokens) plus, per trained model, building
+Each run's minutes are its start-up (imports, first use of the data reader and model classes,
+reading its tokens) plus, per trained model, building
 the encoder, its planned steps (`planned_steps`, the formula training uses) times the measured
 seconds per step of its unit, prediction on train/dev/test, and its checkpoint writes. A calibration
 counts only for the config it was made for: the same calibration spec (encoder, device, precision,
 threads, sequence length, batching, resources) and the same data fingerprints; anything else is
 ignored, here and when the workflow sizes SLURM time requests from it (`Estimate.runtime_minutes`).
-Writes runs.tsv (variant, seed, group, steps, minutes, startup_minutes) and summary.txt.
+Writes runs.tsv (variant, seed, group, steps, minutes, startup_minutes: the imports, before training
+starts, which metrics.json's wall time leaves out) and summary.txt.
 """
 
 from __future__ import annotations
@@ -105,7 +107,8 @@ def job_seconds(spec: dict, calibration: dict, sizes: dict) -> dict | None:
         work += sum(sizes[t][s] * r[s] for t, r in zip(unit["tasks"], rates) for s in SPLITS)
         work += (n - 1) // spec["checkpoint_every"] * calibration["checkpoint_seconds"]
         work += calibration["save_model_seconds"] if spec["save_model"] else 0.0
-    startup = calibration["startup_seconds"] + sum(calibration["load_seconds"][t] for t in spec["tasks"])
+    startup = (calibration["startup_seconds"] + calibration["first_use_seconds"]
+               + sum(calibration["load_seconds"][t] for t in spec["tasks"]))
     return {"steps": steps, "startup": startup, "work": work}
 
 
@@ -172,9 +175,10 @@ def summary(estimate: Estimate, runs: pd.DataFrame, parallel: list[int]) -> str:
     per_variant = runs.groupby("variant", sort=False).agg(jobs=("minutes", "size"), hours=("minutes", "sum"))
     width = max(len(v) for v in per_variant.index)
     lines.append(f"{'variant':<{width}}  {'jobs':>5}  {unit:>13}")
+    digits = 2 if runs["minutes"].sum() >= 600 else 3  # small plans: hours to the minute or so
     for variant, jobs, minutes in per_variant.itertuples():
-        lines.append(f"{variant:<{width}}  {jobs:>5}  {minutes / 60:>13.2f}")
-    lines.append(f"{'total':<{width}}  {len(runs):>5}  {runs['minutes'].sum() / 60:>13.2f}")
+        lines.append(f"{variant:<{width}}  {jobs:>5}  {minutes / 60:>13.{digits}f}")
+    lines.append(f"{'total':<{width}}  {len(runs):>5}  {runs['minutes'].sum() / 60:>13.{digits}f}")
     durations = {(r.variant, r.seed, r.group): r.minutes for r in runs.itertuples()}
     deps = {run: run_dependencies(estimate.plan, run) for run in durations}
     walls = [f"{n} {'GPU' if gpu else 'job'}{'s' if n > 1 else ''}: {_duration(makespan(durations, deps, n) / 60)}"
