@@ -17,6 +17,7 @@ STAGES = {
     "demo-encoder": ("bam_core.data.demo_encoder", "train the demo WordPiece tokenizer and write its BertConfig"),
     "tokenize": ("bam_core.data.tokens", "tokenize one task's splits once for every training job"),
     "train": ("bam_core.method.train", "train one run (single- or multi-task) from a run spec JSON"),
+    "calibrate": ("bam_core.method.calibrate", "time training steps and predictions of every training unit on this machine"),
     "teacher-logits": ("bam_core.method.teachers", "merge teacher runs' logits into one teacher file"),
     "choose-alpha": ("bam_core.experiment.alpha_choice", "pick Single's layer-wise decay per task by median dev score"),
     "select-single": ("bam_core.experiment.alpha_choice:select_main", "assemble Single's runs from the chosen grid runs"),
@@ -26,6 +27,7 @@ STAGES = {
     "tables": ("bam_core.reporting.tables", "render the paper's tables as LaTeX"),
     "figures": ("bam_core.reporting.figures", "seed distributions and training curves"),
     "submission": ("bam_core.reporting.submission", "GLUE leaderboard TSVs from the best-dev Single->Multi run"),
+    "estimate": ("bam_core.reporting.estimate", "expected minutes per run and the plan's bill, from the calibration"),
     "cost": ("bam_core.reporting.cost", "runs, wall and GPU hours, throughput per variant"),
 }
 

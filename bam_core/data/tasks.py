@@ -47,6 +47,8 @@ _ALL = [
 TASKS: dict[str, Task] = {t.name: t for t in _ALL}
 # The paper's eight tasks, in the column order of its Table 1.
 PAPER_TASKS = ("CoLA", "SST-2", "MRPC", "STS-B", "QQP", "MNLI", "QNLI", "RTE")
+# Symmetric pair tasks the reference code doubles with the sentences swapped (`double_unordered`).
+UNORDERED_TASKS = ("MRPC", "STS-B")
 
 
 def get_task(name: str) -> Task:

@@ -16,6 +16,7 @@ instead of a job that pends forever or an sbatch error deep in Snakemake's log.
 from __future__ import annotations
 
 import ast
+import math
 import os
 import subprocess
 from typing import Callable, Mapping
@@ -28,6 +29,12 @@ PROFILE = "workflow/profiles/slurm/config.yaml"
 def runtime_for(attempt: int, base_minutes: int) -> int:
     """Minutes for this attempt: doubled on every retry (a job killed at its limit needs more)."""
     return int(base_minutes) * 2 ** (max(int(attempt), 1) - 1)
+
+
+def runtime_from_estimate(work_seconds: float, startup_seconds: float, safety_factor: float) -> int:
+    """Minutes to ask for a run with an estimate: its expected work x the safety factor, plus its start-up
+    (the same on every machine, so not scaled), rounded up to whole minutes."""
+    return max(1, math.ceil((work_seconds * safety_factor + startup_seconds) / 60))
 
 
 def mem_for(attempt: int, base_mb: int) -> int:

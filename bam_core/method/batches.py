@@ -15,12 +15,10 @@ import numpy as np
 import pyarrow.parquet as pq
 import torch
 
-from bam_core.data.tasks import Task, get_task
+from bam_core.data.tasks import UNORDERED_TASKS, Task, get_task
 from bam_core.errors import BamError
 from bam_core.io import parquet_metadata
-from bam_core.method.sampling import sample_epoch
-
-UNORDERED_TASKS = ("MRPC", "STS-B")  # symmetric pair tasks the reference code doubles
+from bam_core.method.sampling import planned_steps, sample_epoch
 
 
 @dataclass
@@ -181,7 +179,7 @@ class TaskBatches:
             raise BamError(f"task {empty}: no training examples")
         examples = sum(self.sizes)
         self.steps_per_epoch = -(-examples // batch_size)
-        self.total_steps = max(1, int(np.ceil(epochs * examples / batch_size)))
+        self.total_steps = planned_steps(self.sizes, batch_size, epochs)
         self._epoch, self._plan = None, None
 
     def epoch_plan(self, epoch: int):

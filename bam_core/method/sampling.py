@@ -9,6 +9,8 @@ sampling noise, so exponent 1.0 visits every example exactly once per epoch.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -41,3 +43,12 @@ def sample_epoch(rng: np.random.Generator, sizes: list[int], exponent: float, to
     rows = np.concatenate([draw_examples(rng, s, int(c)) for s, c in zip(sizes, counts)])
     order = rng.permutation(total)
     return tasks[order], rows[order]
+
+
+def planned_steps(sizes: list[int], batch_size: int, epochs: float, epoch: str = "sum_of_sizes") -> int:
+    """Optimisation steps of a run: ceil(epochs * sum_t |D_t| / batch_size), at least one.
+
+    The one formula for training (TaskBatches) and for the cost estimate, so the two cannot drift.
+    `epoch` names what an epoch is; only sum_of_sizes is implemented on this branch.
+    """
+    return max(1, math.ceil(epochs * sum(sizes) / batch_size))

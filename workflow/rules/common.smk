@@ -15,6 +15,7 @@ from bam_core.experiment.config import check_config
 from bam_core.errors import BamError
 from bam_core.experiment.table_choice import left_out_note
 from bam_core.experiment.variants import ALL, SINGLE, Plan, check_data_source
+from bam_core.reporting.estimate import Estimate, calibration_spec
 
 SCHEMA = "../schemas/config.schema.yaml"
 CONDA_ENV = "../envs/bam.yaml"
@@ -39,13 +40,17 @@ RUN_FILES = ["metrics.json", "predictions.parquet", "logits.parquet"]
 TABLES_REPORTED = list(PLAN.table_choice.tables)
 PAPER_TABLES = [t for t in TABLES_REPORTED if t != "extensions"]
 EXTENSION_TABLES = [t for t in TABLES_REPORTED if t == "extensions"]
+SPLITS = ["train", "dev", "test"]
 
 
 onstart:
     # On SLURM, a profile without a partition or a GPU asked of a partition without one is refused
     # before anything is submitted (the executor is known only now, not while parsing).
     try:
-        check_workflow_profile(workflow, {"train": {"gpu": TRAIN_GPUS}})
+        check_workflow_profile(
+            workflow,
+            {"train": {"gpu": TRAIN_GPUS}, "calibrate": {"gpu": TRAIN_GPUS}},
+        )
     except BamError as err:
         sys.exit(f"profile error: {err}")
 
@@ -62,6 +67,7 @@ wildcard_constraints:
     variant=_alternatives(PLAN.variants),
     table=_alternatives(TABLES_REPORTED),
     kind="stats|figures",
+    mode="single|multi",
 
 
 def final_outputs():
@@ -175,8 +181,13 @@ def train_mem_mb(wildcards, attempt):
 
 
 def train_runtime(wildcards, attempt):
-    """A job killed at its time limit comes back with more time and resumes from its checkpoint."""
-    return runtime_for(attempt, _train_resource(wildcards, "runtime"))
+    """With a matching estimate (`snakemake estimate`, run first): expected work x safety factor +
+    start-up; else the mode's fixed figure. A job killed at its time limit comes back with more.
+    """
+    estimated = ESTIMATE.runtime_minutes(
+        wildcards.variant, int(wildcards.seed), wildcards.group, SAFETY_FACTOR
+    )
+    return runtime_for(attempt, estimated or _train_resource(wildcards, "runtime"))
 
 
 def grid_metrics(wildcards):
@@ -214,6 +225,65 @@ def all_reported_metrics(wildcards):
 def trained_metrics(wildcards):
     """Metrics of every run that trained (Single's selection is counted through its grid)."""
     return [f for v in PLAN.trained for s in PLAN.seeds for f in run_files(v, s)]
+
+
+# -- the cost estimate -------------------------------------------------------------------------
+# Read while the DAG is built, so train_runtime can use it: `snakemake estimate` must come first.
+
+CALIBRATION_SPECS = {
+    m: spec
+    for m in ("single", "multi")
+    if (spec := calibration_spec(PLAN, m, ENCODER_DIR, TOKENS_DIR)) is not None
+}
+CALIBRATIONS = [f"results/estimate/calibration/{m}.json" for m in CALIBRATION_SPECS]
+ESTIMATE = Estimate(PLAN, ENCODER_DIR, TOKENS_DIR, CALIBRATIONS)
+SAFETY_FACTOR = config["training"]["estimate"]["safety_factor"]
+if ESTIMATE.stale:
+    print(
+        f"note: {', '.join(ESTIMATE.stale)} measured another config; fixed runtimes are used"
+        " until `snakemake estimate` measures this one",
+        file=sys.stderr,
+    )
+
+
+def calibration_inputs(wildcards):
+    """The tokens a calibration reads, and the demo encoder it builds."""
+    tasks = CALIBRATION_SPECS[wildcards.mode]["tasks"]
+    inputs = {
+        "tokens": [f"{TOKENS_DIR}/{t}/{s}.parquet" for t in tasks for s in SPLITS]
+    }
+    if DEMO_ENCODER:
+        inputs["encoder"] = ENCODER_DIR
+    return inputs
+
+
+def calibration_spec_json(wildcards):
+    return json.dumps(CALIBRATION_SPECS[wildcards.mode], sort_keys=True)
+
+
+def tokens_dir_of_input(wildcards, input):
+    """results/tokens/{encoder}, from a tokens file {encoder}/{task}/{split}.parquet among the inputs."""
+    return os.path.dirname(os.path.dirname(input.tokens[0]))
+
+
+def mode_resource(key):
+    """A calibration job asks for what its mode's training jobs ask for (it is one, only shorter)."""
+
+    def resource(wildcards):
+        value = config["training"]["resources"][wildcards.mode][key]
+        return min(value, 60) if key == "runtime" else value
+
+    return resource
+
+
+def estimate_input(wildcards):
+    """The estimate beside measured cost, when one made for this config exists."""
+    matched = set(ESTIMATE.calibrations) == set(CALIBRATION_SPECS)
+    return {"estimate": "results/estimate/runs.tsv"} if matched else {}
+
+
+def estimate_option(wildcards, input):
+    return f"--estimate {input.estimate}" if "estimate" in input.keys() else ""
 
 
 # -- reporting ----------------------------------------------------------------------------------

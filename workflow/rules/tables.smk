@@ -41,7 +41,8 @@ rule tables:
 
 rule cost:
     input:
-        trained_metrics,
+        unpack(estimate_input),
+        metrics=trained_metrics,
     output:
         parquet="results/tables/cost.parquet",
         tex=report(
@@ -53,7 +54,8 @@ rule cost:
     conda:
         CONDA_ENV
     params:
+        estimate=estimate_option,
         out_dir=output_dir,
         code=code_fingerprint("cost"),
     shell:
-        "bam cost --metrics {input} --out-dir {params.out_dir} > {log} 2>&1"
+        "bam cost --metrics {input.metrics} {params.estimate} --out-dir {params.out_dir} > {log} 2>&1"
