@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from bam_core.errors import BamError
-from bam_core.reporting import stats, tables
+from bam_core.reporting import stats, tables, train_sizes
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SIZES = {"CoLA": 8551, "STS-B": 5749, "RTE": 2490}
@@ -61,7 +61,7 @@ def test_all_tables_compiles(built, tmp_path):
 
 @pytest.mark.parametrize("n, label", [(86, "86"), (2490, "2.5k"), (3668, "3.7k"), (67349, "67k"), (392702, "393k")])
 def test_size_label_as_the_paper_prints_it(n, label):
-    assert tables.size_label(n) == label
+    assert train_sizes.size_label(n) == label
 
 
 def test_latex_escape():
@@ -82,7 +82,7 @@ def test_number_formats():
 
 def test_missing_train_parquet_names_the_file(tmp_path):
     with pytest.raises(BamError, match="CoLA/train.parquet: not found \\(needed for Table 1's \\|D\\| row\\)"):
-        tables.task_sizes(tmp_path, ["CoLA"])
+        train_sizes.task_sizes(tmp_path, ["CoLA"])
 
 
 def test_missing_stats_file_names_the_stage(built, tmp_path):
