@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,15 @@ PREAMBLE = "\\documentclass{article}\n\\usepackage{booktabs}\n"
 def latex_escape(text: str) -> str:
     """Plain text (a variant label, a task name) as LaTeX; the paper's arrows and lambda as math."""
     return str(text).translate(_TRANSLATE)
+
+
+_UNESCAPE = {latex: char for char, latex in _SPECIAL.items()}
+_UNESCAPE_PATTERN = re.compile("|".join(re.escape(k) for k in sorted(_UNESCAPE, key=len, reverse=True)))
+
+
+def latex_unescape(text: str) -> str:
+    """latex_escape undone in one pass (so an unescaped backslash is not read again)."""
+    return _UNESCAPE_PATTERN.sub(lambda m: _UNESCAPE[m.group(0)], text)
 
 
 def stars(p_holm: float, levels: tuple[float, ...]) -> str:

@@ -92,7 +92,9 @@ def prepare_options(wildcards):
         options = f"--hub {data['hub']}"
     cap = data["max_train_examples"].get(wildcards.task)
     if cap is not None:
-        options += f" --max-train-examples {cap} --subsample-seed {data['subsample_seed']}"
+        options += (
+            f" --max-train-examples {cap} --subsample-seed {data['subsample_seed']}"
+        )
     return options
 
 
