@@ -9,7 +9,7 @@ import pytest
 
 from bam_core.cli import main as bam
 from bam_core.errors import BamError
-from bam_core.reporting import markdown, stats, tables
+from bam_core.reporting import markdown, report_settings, stats, tables
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[1]
@@ -78,17 +78,10 @@ def test_pipe_table_blanks_a_repeated_outer_label():
 def test_seed_counts_leave_out_nan_scores():
     scores = pd.DataFrame({"variant": ["single"] * 3 + ["multi"] * 2, "seed": [0, 1, 2, 0, 1],
                            "task": ["RTE"] * 5, "score": [70.0, np.nan, 71.0, 80.0, 81.0]})
-
-    class Settings:  # what seed_counts reads of a Report
-        labels = {"single": "Single", "multi": "Multi", "single-multi": "Single→Multi"}
-
-    class R:
-        settings, columns = Settings, ["Avg", "RTE"]
-
-        def label(self, v):
-            return Settings.labels[v]
-
-    counts = markdown.seed_counts(R(), scores)
+    settings = report_settings.parse({"variants": {v: {"label": label} for v, label in (
+        ("single", "Single"), ("multi", "Multi"), ("single-multi", "Single→Multi"))}, "tasks": ["RTE"],
+        "source": "glue_tsv"})
+    counts = markdown.seed_counts(tables.Report(scores, {}, settings), scores)
     assert counts.to_dict("index") == {"Single": {"Avg": "--", "RTE": "2"}, "Multi": {"Avg": "--", "RTE": "2"}}
 
 
@@ -113,6 +106,11 @@ def test_render_has_every_table_with_the_latex_medians_and_stars(results):
                       "### The paper beside this run: Headline numbers of Tables 3-5",
                       "### Seeds per median", "### Training cost"]
     assert str(results) not in md
+
+
+def test_a_table_without_rows_says_so():
+    section = markdown.section("Table 3", "caption", pd.DataFrame(columns=["Avg", "RTE"]))
+    assert section == "### Table 3\n\ncaption\n\nNo rows: this run's settings name no variants for it."
 
 
 def test_render_is_the_same_wherever_the_folder_is(results, tmp_path):

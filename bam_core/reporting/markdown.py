@@ -72,7 +72,9 @@ def _numeric(column: list[str]) -> bool:
 
 
 def section(title: str, text: str, cells: pd.DataFrame, notes: list[str] = ()) -> str:
-    parts = [f"### {title}", escape(text), pipe_table(cells.map(from_latex))]
+    """A titled table; a table the settings leave empty (e.g. Table 3 without fine-tuned variants) says so."""
+    table = pipe_table(cells.map(from_latex)) if len(cells) else "No rows: this run's settings name no variants for it."
+    parts = [f"### {title}", escape(text), table]
     if notes:
         parts.append("Notes: " + "; ".join(escape(n) for n in notes) + ".")
     return "\n\n".join(parts)
