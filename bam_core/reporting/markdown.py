@@ -24,6 +24,7 @@ import pandas as pd
 from bam_core.errors import BamError
 from bam_core.io import write_text
 from bam_core.reporting import tables
+from bam_core.reporting.stats import read_scores
 from bam_core.reporting.train_sizes import SIZES_FILE, read_sizes
 
 BEGIN = "<!-- generated: begin (bam markdown; edits here are overwritten) -->"
@@ -52,7 +53,7 @@ def pipe_table(cells: pd.DataFrame) -> str:
     rows, previous = [], None
     for key, values in zip(cells.index, cells.itertuples(index=False)):
         key = key if isinstance(key, tuple) else (key,)
-        shown = ("" if previous is not None and key[0] == previous else key[0], *key[1:])
+        shown = ("" if levels > 1 and key[0] == previous else key[0], *key[1:])
         previous = key[0]
         rows.append([escape(k) for k in shown] + [escape(v) for v in values])
     header = [""] * levels + [escape(c) for c in cells.columns]
@@ -97,7 +98,7 @@ def cost_cells(r: tables.Report, cost: pd.DataFrame) -> pd.DataFrame:
 
 
 TITLES = {"table1": "Table 1: GLUE dev medians", "table3": "Table 3: single-task fine-tuning after multi-task",
-          "table4": "Table 4: ablations", "table5": "Table 5: which tasks help RTE"}
+          "table4": "Table 4: ablations", "table5": "Table 5: which tasks help {task}"}
 
 
 def render(results: str | Path) -> str:
@@ -110,11 +111,12 @@ def render(results: str | Path) -> str:
               "(one star per level), as in the LaTeX tables.")
     out = [legend]
     for name, (cells, notes) in tables.frames(r, sizes).items():
-        out.append(section(TITLES.get(name, name), tables.CAPTIONS.get(name, ""), cells, notes))
+        title = TITLES.get(name, name).format(**r.settings.tables[name])
+        out.append(section(title, tables.CAPTIONS.get(name, ""), cells, notes))
     for cells, caption, _ in tables.paper_vs_run_parts(r):
         out.append(section(f"The paper beside this run: {caption.split(':')[0]}", caption, cells,
                            tables.paper_vs_run_notes(r)))
-    scores = pd.read_parquet(results / "scores.parquet")
+    scores = read_scores(results / "scores.parquet")
     out.append(section("Seeds per median", "Seeds with a score behind each median (NaN scores left out).",
                        seed_counts(r, scores)))
     cost_path = results / "tables" / "cost.parquet"
