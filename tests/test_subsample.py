@@ -117,3 +117,16 @@ def test_table1_shows_the_size_trained_on(tmp_path):
             "(data.max\\_train\\_examples, seed 0).") in tex
     assert json.loads((tmp_path / "tables" / "train_sizes.json").read_text()) == {
         "CoLA": {"rows": 8000, "of": 8551, "seed": 0}, "STS-B": {"rows": 5749}, "RTE": {"rows": 2490}}
+
+
+@pytest.mark.parametrize("caps, message", [
+    ({"SST2": 5}, ("data.max_train_examples: 'SST2' is not one of ['CoLA', 'SST-2', 'MRPC', 'STS-B', 'QQP', 'MNLI', "
+                   "'QNLI', 'RTE', 'WNLI']")),
+    ({"SST-2": 0}, "data.max_train_examples.SST-2: 0 is less than the minimum of 1"),
+])
+def test_a_bad_cap_in_the_config_names_its_key(caps, message):
+    from tests.test_config import demo_config, error_of
+
+    config = demo_config()
+    config["data"]["max_train_examples"] = caps
+    assert error_of(config) == message
