@@ -25,6 +25,7 @@ STAGES = {
     "report-settings": ("bam_core.reporting.report_settings", "check and write the settings of statistics, tables and figures"),
     "stats": ("bam_core.reporting.stats", "bootstrap and Mann-Whitney tests with Holm correction for one table"),
     "tables": ("bam_core.reporting.tables", "render the paper's tables as LaTeX"),
+    "markdown": ("bam_core.reporting.markdown", "a results folder's tables as Markdown (or a page's generated part)"),
     "figures": ("bam_core.reporting.figures", "seed distributions and training curves"),
     "submission": ("bam_core.reporting.submission", "GLUE leaderboard TSVs from the best-dev Single->Multi run"),
     "estimate": ("bam_core.reporting.estimate", "expected minutes per run and the plan's bill, from the calibration"),

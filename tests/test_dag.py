@@ -48,9 +48,9 @@ def test_lint_is_clean():
 GLUE = REPO.parent / "shared" / "glue"
 
 
-def test_glue_small_config_dag(tmp_path):
-    """The real-GLUE config (../shared/glue, MiniLM) plans its five tasks; refused cleanly without the data."""
-    root = make_workspace(tmp_path, config="workflow/configs/glue-small.yaml")
+def test_glue_minilm_config_dag(tmp_path):
+    """The study's config (../shared/glue, MiniLM) plans its five tasks; refused cleanly without the data."""
+    root = make_workspace(tmp_path, config="workflow/configs/glue-minilm.yaml")
     if not GLUE.is_dir():
         result = snakemake(root, "-n")
         assert result.returncode == 1 and "config error: data.glue_tsv_dir:" in result.stderr
@@ -58,10 +58,15 @@ def test_glue_small_config_dag(tmp_path):
     config = yaml.safe_load((root / "config.yaml").read_text())
     config["data"]["glue_tsv_dir"] = str(GLUE)
     (root / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
-    jobs = planned_jobs(root)
-    # per-task single runs: 2 alpha-grid variants, Single->Single and two fine-tuned (5 x 5 tasks);
-    # multi-task: Multi, Multi->Multi, Single->Multi, lambda 0, RTE+CoLA+SST-2; 3 seeds
-    assert (jobs["prepare"], jobs["tokenize"], jobs["train"]) == (5, 5, (5 * 5 + 5) * 3)
+    jobs = planned_jobs(root, "results/tables/tables.md")
+    # 3 seeds; per-task single runs: Single's two alpha-grid variants (2 x 5 tasks); multi-task: Multi,
+    # Single->Multi, lambda = 0. Single's runs are selected from the grid; Single at seed 0 teaches.
+    assert (jobs["prepare"], jobs["tokenize"], jobs["train"]) == (5, 5, (2 * 5 + 3) * 3)
+    assert (jobs["select_single"], jobs["teacher_logits"], jobs["markdown"]) == (5 * 3, 1, 1)
+    # only SST-2 is capped: its prepare job, alone, subsamples 8,000 rows with seed 0
+    shown = snakemake(root, "-n", "-p", "results/data/SST-2/train.parquet", "results/data/RTE/train.parquet").stdout
+    assert shown.count("--max-train-examples 8000 --subsample-seed 0") == 1
+    assert "bam prepare SST-2 --source glue_tsv --glue-dir " in shown
 
 
 def test_config_without_tables_plans_table1_only(tmp_path):
@@ -76,6 +81,7 @@ def test_config_without_tables_plans_table1_only(tmp_path):
     assert (jobs["stats"], jobs["tables"], jobs["report_settings"]) == (1, 1, 2)
     result = snakemake(root, "-n", "-p")
     assert "output: results/stats/table1.parquet" in result.stdout
-    assert ("output: results/tables/table1.tex, results/tables/all_tables.tex, results/tables/paper_vs_run.tex"
+    assert ("output: results/tables/table1.tex, results/tables/all_tables.tex, results/tables/train_sizes.json, "
+            "results/tables/paper_vs_run.tex"
             in result.stdout)
     assert '"tables_left_out": {"table3": "none of its pairs (multi-ft vs multi, ' in result.stdout

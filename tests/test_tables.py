@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from bam_core.errors import BamError
-from bam_core.reporting import stats, tables
+from bam_core.reporting import stats, tables, train_sizes
 from tests import hand_report
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -102,7 +102,8 @@ def test_tables_left_out_are_named_in_all_tables(built, tmp_path):
     assert tables.main(["--scores", str(FIXTURES / "scores.parquet"), "--settings", str(tmp_path / "settings.json"),
                         "--stats-dir", str(built / "stats"), "--data-dir", str(built / "data"),
                         "--out-dir", str(tmp_path / "t")]) == 0
-    assert sorted(p.name for p in (tmp_path / "t").iterdir()) == ["all_tables.tex", "paper_vs_run.tex", "table1.tex"]
+    assert sorted(p.name for p in (tmp_path / "t").iterdir()) == ["all_tables.tex", "paper_vs_run.tex", "table1.tex",
+                                                                  "train_sizes.json"]
     doc = (tmp_path / "t" / "all_tables.tex").read_text()
     assert doc.endswith("Left out, the schema's default variants for them not being in this config: Table 4 (its "
                         "reference 'single-multi' is not a variant of the config).\n\n\\end{document}\n")
@@ -119,7 +120,7 @@ def test_all_tables_compiles(built, tmp_path):
 
 @pytest.mark.parametrize("n, label", [(86, "86"), (2490, "2.5k"), (3668, "3.7k"), (67349, "67k"), (392702, "393k")])
 def test_size_label_as_the_paper_prints_it(n, label):
-    assert tables.size_label(n) == label
+    assert train_sizes.size_label(n) == label
 
 
 def test_latex_escape():
@@ -140,7 +141,7 @@ def test_number_formats():
 
 def test_missing_train_parquet_names_the_file(tmp_path):
     with pytest.raises(BamError, match="CoLA/train.parquet: not found \\(needed for Table 1's \\|D\\| row\\)"):
-        tables.task_sizes(tmp_path, ["CoLA"])
+        train_sizes.task_sizes(tmp_path, ["CoLA"])
 
 
 def test_missing_stats_file_names_the_stage(built, tmp_path):

@@ -163,3 +163,10 @@ def test_select_single_takes_each_task_from_its_chosen_run(tmp_path):
     assert predictions == {"RTE": 9.0, "CoLA": 11.0}  # RTE is task 0 of the 0.9 run, CoLA task 1 of the 1.0 run
     logits = pd.read_parquet(out / "logits.parquet").set_index("task")["logits"].map(list).to_dict()
     assert logits == {"RTE": [0.9, 0.0], "CoLA": [1.0, 1.0]}
+
+
+def test_table5_trained_on_a_single_task_variant_is_the_task_alone():
+    settings = plan_of(demo_config()).report_settings(with_statistics=True)
+    assert settings["tables"]["table5"]["training_tasks"] == {
+        "single-single": ["RTE"], "rte-mnli": ["RTE", "MNLI"], "rte-qqp-cola-sst2": ["RTE", "QQP", "CoLA", "SST-2"],
+        "single-multi": ["CoLA", "SST-2", "MRPC", "STS-B", "QQP", "MNLI", "QNLI", "RTE"]}

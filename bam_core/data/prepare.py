@@ -3,6 +3,10 @@
     bam prepare MNLI --out-dir results/data/MNLI --source synthetic --synthetic-seed 0 --synthetic-scale 1.0
     bam prepare RTE --out-dir results/data/RTE --source glue_tsv --glue-dir ../shared/glue
     bam prepare RTE --out-dir results/data/RTE --source hub --hub nyu-mll/glue
+    bam prepare SST-2 --out-dir results/data/SST-2 --source glue_tsv --glue-dir ../shared/glue --max-train-examples 8000
+
+--max-train-examples trains on a seeded subsample of the training split (a compute budget's cut); the draw
+is recorded in train.parquet's metadata (bam.subsample) so that tables report the size actually trained on.
 
 All splits are built in memory first, then written together (see data.write_splits): a failure
 anywhere leaves no split file that looks complete.
@@ -15,7 +19,7 @@ import logging
 
 import pyarrow as pa
 
-from bam_core.data.splits import clear_splits, split_metadata, write_splits
+from bam_core.data.splits import clear_splits, split_metadata, subsample, write_splits
 from bam_core.data.tasks import get_task
 from bam_core.errors import BamError
 
@@ -63,6 +67,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--hub", default="nyu-mll/glue", help="hub dataset name or local mirror, for --source hub")
     p.add_argument("--synthetic-seed", type=int, default=0)
     p.add_argument("--synthetic-scale", type=float, default=1.0, help="multiplies every split size")
+    p.add_argument("--max-train-examples", type=int, help="train on a seeded subsample of at most this many rows")
+    p.add_argument("--subsample-seed", type=int, default=0, help="the subsample's random seed")
     return p.parse_args(argv)
 
 
@@ -71,8 +77,14 @@ def main(argv: list[str]) -> int:
     task = get_task(args.task)
     clear_splits(args.out_dir)
     tables = load_task(task.name, args.source, args.glue_dir, args.hub, args.synthetic_seed, args.synthetic_scale)
+    drawn = {}
+    if args.max_train_examples is not None:
+        if args.max_train_examples < 1:
+            raise BamError(f"--max-train-examples must be at least 1, got {args.max_train_examples}")
+        tables["train"], drawn = subsample(tables["train"], args.max_train_examples, args.subsample_seed)
     source = source_name(args.source, args)
-    paths = write_splits(args.out_dir, {s: (t, split_metadata(task, s, source, t)) for s, t in tables.items()})
+    metadata = {s: split_metadata(task, s, source, t) | (drawn if s == "train" else {}) for s, t in tables.items()}
+    paths = write_splits(args.out_dir, {s: (t, metadata[s]) for s, t in tables.items()})
     for path, (split, table) in zip(paths, tables.items()):
         log.info("%s %s: %d rows -> %s", task.name, split, table.num_rows, path)
     return 0

@@ -9,6 +9,7 @@ teacher's logits can be matched to the data they were computed on whatever wrote
 from __future__ import annotations
 
 import hashlib
+import json
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Callable
@@ -149,6 +150,25 @@ def fingerprint(table: pa.Table) -> str:
 
 def split_metadata(task: Task, split: str, source: str, table: pa.Table) -> dict[str, str]:
     return {"bam.fingerprint": fingerprint(table), "bam.task": task.name, "bam.split": split, "bam.source": source}
+
+
+SUBSAMPLE_KEY = "bam.subsample"
+
+
+def subsample(table: pa.Table, max_examples: int, seed: int) -> tuple[pa.Table, dict[str, str]]:
+    """At most `max_examples` rows drawn without replacement with `seed`, kept in source order with their
+    source idx (so teacher logits and predictions still name source rows), and the metadata that records
+    the draw; a split no larger than the cap comes back whole with no record."""
+    if table.num_rows <= max_examples:
+        return table, {}
+    rows = np.sort(np.random.default_rng(seed).choice(table.num_rows, size=max_examples, replace=False))
+    record = {"rows": max_examples, "of": table.num_rows, "seed": seed}
+    return table.take(pa.array(rows)), {SUBSAMPLE_KEY: json.dumps(record, sort_keys=True)}
+
+
+def subsample_record(metadata: dict[str, str]) -> dict | None:
+    """{"rows", "of", "seed"} of a subsampled split's metadata, None for a whole split."""
+    return json.loads(metadata[SUBSAMPLE_KEY]) if SUBSAMPLE_KEY in metadata else None
 
 
 def split_path(directory, split: str) -> Path:

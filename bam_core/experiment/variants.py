@@ -272,11 +272,16 @@ class Plan:
         if with_statistics:
             tables = {name: dict(t) for name, t in self.table_choice.tables.items()}
             if "table5" in tables:
-                tables["table5"]["training_tasks"] = {v: list(self.variants[v].tasks)
+                tables["table5"]["training_tasks"] = {v: self.trained_on(v, tables["table5"]["task"])
                                                       for v in tables["table5"]["variants"]}
             settings.update(statistics=self.config["statistics"], tables=tables,
                             tables_left_out=self.table_choice.left_out)
         return settings
+
+    def trained_on(self, vid: str, task: str) -> list[str]:
+        """The tasks behind a variant's score on `task`: that task alone for a single-task variant."""
+        variant = self.variants[vid]
+        return [task] if variant.mode == "single" else list(variant.tasks)
 
     def resources(self, vid: str) -> dict:
         return dict(self.config["training"]["resources"][self.variants[vid].mode])

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
 from bam_core.errors import BamError
 from bam_core.experiment.table_choice import left_out_note
-from bam_core.io import write_text
+from bam_core.io import write_json, write_text
 from bam_core.reporting import paper
 from bam_core.reporting.report_settings import ReportSettings, load
 from bam_core.reporting.stats import median_scores, read_scores, read_stats
+from bam_core.reporting.train_sizes import SIZES_FILE, size_cell, size_notes, task_sizes
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,15 @@ def latex_escape(text: str) -> str:
     return str(text).translate(_TRANSLATE)
 
 
+_UNESCAPE = {latex: char for char, latex in _SPECIAL.items()}
+_UNESCAPE_PATTERN = re.compile("|".join(re.escape(k) for k in sorted(_UNESCAPE, key=len, reverse=True)))
+
+
+def latex_unescape(text: str) -> str:
+    """latex_escape undone in one pass (so an unescaped backslash is not read again)."""
+    return _UNESCAPE_PATTERN.sub(lambda m: _UNESCAPE[m.group(0)], text)
+
+
 def stars(p_holm: float, levels: tuple[float, ...]) -> str:
     """One star per level the (Holm-adjusted) p-value is below; none for NaN (no test)."""
     n = 0 if np.isnan(p_holm) else sum(p_holm < level for level in levels)
@@ -48,24 +58,6 @@ def number(x: float, signed: bool = False) -> str:
         return "--"
     x = round(x, 1) + 0.0  # -0.04 prints as +0.0, not -0.0
     return f"{x:+.1f}" if signed else f"{x:.1f}"
-
-
-def size_label(n: int) -> str:
-    """A train-set size as the paper prints it: 2490 -> 2.5k, 67349 -> 67k."""
-    if n < 1000:
-        return str(n)
-    return f"{n / 1000:.1f}k" if n < 10_000 else f"{round(n / 1000)}k"
-
-
-def task_sizes(data_dir: str | Path, tasks) -> dict[str, str]:
-    """|D| per task from the train parquet's footer (row count, no data read)."""
-    sizes = {}
-    for task in tasks:
-        path = Path(data_dir) / task / "train.parquet"
-        if not path.exists():
-            raise BamError(f"{path}: not found (needed for Table 1's |D| row)")
-        sizes[task] = size_label(pq.read_metadata(path).num_rows)
-    return sizes
 
 
 def render(cells: pd.DataFrame, caption: str, label: str, notes: list[str] = ()) -> str:
@@ -109,10 +101,10 @@ class Report:
         return self.settings.label(variant)
 
 
-def table1(r: Report, sizes: dict[str, str] | None, name: str = "table1") -> pd.DataFrame:
+def table1(r: Report, sizes: dict[str, dict] | None, name: str = "table1") -> pd.DataFrame:
     """Table 1 (with its |D| row), or the extensions table in its shape (sizes None: no |D| row)."""
     spec, levels = r.settings.table(name), r.settings.statistics.levels
-    rows = {"|D|": ["", *(sizes[t] for t in r.settings.tasks)]} if sizes is not None else {}
+    rows = {"|D|": ["", *(size_cell(sizes[t]) for t in r.settings.tasks)]} if sizes is not None else {}
     for v in spec["variants"]:
         cells = []
         for t in r.columns:
@@ -185,15 +177,28 @@ def paper_vs_run_headlines(r: Report) -> pd.DataFrame:
     return pd.DataFrame.from_dict(cells, orient="index", columns=["Paper", "This run"])
 
 
-def paper_vs_run(r: Report) -> str:
-    """The paper's numbers beside this run's; a note says when they cannot be compared."""
+def paper_vs_run_notes(r: Report) -> list[str]:
+    """Why the two sides may not be comparable: another data source, or an Avg over other tasks."""
     notes = ([f"this run uses the {r.settings.source} data source: its numbers are not comparable to the paper's"]
              if r.settings.source == "synthetic" else [])
+    if tuple(r.settings.tasks) != paper.TABLE1_COLUMNS[1:]:
+        notes.append(f"the paper's Avg is over its eight tasks, this run's over {', '.join(r.settings.tasks)}")
+    return notes
+
+
+def paper_vs_run_parts(r: Report) -> list[tuple[pd.DataFrame, str, str]]:
+    """(cells, caption, label) of the comparison tables that have rows in this run's settings."""
     parts = [(paper_vs_run_medians(r), "GLUE dev medians: the paper (Clark et al., 2019) and this run.",
               "tab:paper-vs-run"),
              (paper_vs_run_headlines(r), "Headline numbers of Tables 3-5: the paper and this run.",
               "tab:paper-vs-run-2")]
-    out = [render(cells, caption, label, notes) for cells, caption, label in parts if len(cells)]
+    return [part for part in parts if len(part[0])]
+
+
+def paper_vs_run(r: Report) -> str:
+    """The paper's numbers beside this run's; notes say when they cannot be compared."""
+    notes = paper_vs_run_notes(r)
+    out = [render(cells, caption, label, notes) for cells, caption, label in paper_vs_run_parts(r)]
     return "\n".join(out) or "% no paper table in this run's settings\n"
 
 
@@ -211,17 +216,38 @@ CAPTIONS = {
 }
 
 
-def build(r: Report, sizes: dict[str, str]) -> dict[str, str]:
-    """table name -> LaTeX, for the tables in the settings."""
+def frames(r: Report, sizes: dict[str, dict]) -> dict[str, tuple[pd.DataFrame, list[str]]]:
+    """table name -> (cells, notes) for the tables in the settings: built once, rendered as LaTeX here and as
+    Markdown by bam_core.reporting.markdown, so the two cannot disagree."""
     makers = {"table1": lambda: table1(r, sizes), "table3": lambda: table3(r),
               "table4": lambda: table4(r), "table5": lambda: table5(r),
               "extensions": lambda: table1(r, None, "extensions")}
     out = {}
     for name, make in makers.items():
         if name in r.settings.tables:
-            out[name] = render(make(), CAPTIONS[name], f"tab:{name}", r.stats[name][1])
+            notes = r.stats[name][1] + (size_notes(sizes) if name == "table1" else [])
+            out[name] = (make(), notes)
+    return out
+
+
+def build(r: Report, sizes: dict[str, dict]) -> dict[str, str]:
+    """table name -> LaTeX, for the tables in the settings."""
+    out = {name: render(cells, CAPTIONS[name], f"tab:{name}", notes)
+           for name, (cells, notes) in frames(r, sizes).items()}
     out["paper_vs_run"] = paper_vs_run(r)
     return out
+
+
+def read_report(scores: str | Path, stats_dir: str | Path, settings_path: str | Path) -> Report:
+    """The Report of a results folder's scores, stats and settings."""
+    settings = load(settings_path)
+    stats = {}
+    for name in settings.tables:
+        path = Path(stats_dir) / f"{name}.parquet"
+        if not path.exists():
+            raise BamError(f"{path}: not found (run `bam stats {name}` first)")
+        stats[name] = read_stats(path)
+    return Report(read_scores(scores), stats, settings)
 
 
 def document(texts: dict[str, str], left_out: dict[str, str] | None = None) -> str:
@@ -241,18 +267,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--data-dir", required=True, help="results/data: Table 1's |D| row from train.parquet")
     parser.add_argument("--out-dir", required=True)
     args = parser.parse_args(argv)
-    settings = load(args.settings)
-    stats = {}
-    for name in settings.tables:
-        path = Path(args.stats_dir) / f"{name}.parquet"
-        if not path.exists():
-            raise BamError(f"{path}: not found (run `bam stats {name}` first)")
-        stats[name] = read_stats(path)
-    report = Report(read_scores(args.scores), stats, settings)
-    sizes = task_sizes(args.data_dir, settings.tasks) if "table1" in settings.tables else {}
+    report = read_report(args.scores, args.stats_dir, args.settings)
+    sizes = task_sizes(args.data_dir, report.settings.tasks) if "table1" in report.settings.tables else {}
     texts = build(report, sizes)
     for name, text in texts.items():
         write_text(text, Path(args.out_dir) / f"{name}.tex")
-    write_text(document(texts, settings.left_out), Path(args.out_dir) / "all_tables.tex")
-    log.info("wrote %s and all_tables.tex to %s", ", ".join(texts), args.out_dir)
+    write_text(document(texts, report.settings.left_out), Path(args.out_dir) / "all_tables.tex")
+    write_json(sizes, Path(args.out_dir) / SIZES_FILE)
+    log.info("wrote %s, all_tables.tex and %s to %s", ", ".join(texts), SIZES_FILE, args.out_dir)
     return 0

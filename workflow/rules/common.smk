@@ -91,13 +91,20 @@ def output_dir(wildcards, output):
 
 
 def prepare_options(wildcards):
-    """The source's command-line options for `bam prepare`."""
+    """The source's command-line options for `bam prepare`, and the task's training-set cap if it has one."""
     data = config["data"]
     if data["source"] == "synthetic":
-        return f"--synthetic-seed {data['synthetic']['seed']} --synthetic-scale {data['synthetic']['scale']}"
-    if data["source"] == "glue_tsv":
-        return f"--glue-dir {data['glue_tsv_dir']}"
-    return f"--hub {data['hub']}"
+        options = f"--synthetic-seed {data['synthetic']['seed']} --synthetic-scale {data['synthetic']['scale']}"
+    elif data["source"] == "glue_tsv":
+        options = f"--glue-dir {data['glue_tsv_dir']}"
+    else:
+        options = f"--hub {data['hub']}"
+    cap = data["max_train_examples"].get(wildcards.task)
+    if cap is not None:
+        options += (
+            f" --max-train-examples {cap} --subsample-seed {data['subsample_seed']}"
+        )
+    return options
 
 
 def demo_encoder_options():

@@ -1,5 +1,5 @@
 # Statistics -> the paper's Tables 1, 3, 4 and 5 and the extensions table as LaTeX (+ a standalone
-# document), and the cost table.
+# document), the cost table, and all of them as Markdown (`snakemake --cores 2 results/tables/tables.md`).
 
 
 rule tables:
@@ -20,6 +20,7 @@ rule tables:
             caption="../report/extensions.rst",
         ),
         all_tables="results/tables/all_tables.tex",
+        sizes="results/tables/train_sizes.json",
         paper_vs_run=report(
             "results/tables/paper_vs_run.tex",
             category="Tables",
@@ -37,6 +38,26 @@ rule tables:
     shell:
         "bam tables --scores {input.scores} --stats-dir results/stats --settings {input.settings}"
         " --data-dir results/data --out-dir {params.out_dir} > {log} 2>&1"
+
+
+rule markdown:
+    input:
+        scores="results/scores.parquet",
+        stats=expand("results/stats/{table}.parquet", table=TABLES_REPORTED),
+        settings="results/report/stats_settings.json",
+        sizes="results/tables/train_sizes.json",
+        cost="results/tables/cost.parquet",
+    output:
+        "results/tables/tables.md",
+    log:
+        "results/logs/markdown.log",
+    localrule: True
+    conda:
+        CONDA_ENV
+    params:
+        code=code_fingerprint("markdown"),
+    shell:
+        "bam markdown --results results --out {output} > {log} 2>&1"
 
 
 rule cost:
