@@ -26,6 +26,7 @@ STAGES = {
     "tables": ("bam_core.reporting.tables", "render the paper's tables as LaTeX"),
     "figures": ("bam_core.reporting.figures", "seed distributions and training curves"),
     "submission": ("bam_core.reporting.submission", "GLUE leaderboard TSVs from the best-dev Single->Multi run"),
+    "submission-zip": ("bam_core.reporting.submission:zip_main", "the GLUE server's zip of a complete submission"),
     "cost": ("bam_core.reporting.cost", "runs, wall and GPU hours, throughput per variant"),
 }
 

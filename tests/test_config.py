@@ -88,12 +88,18 @@ def test_variant_task_outside_the_experiment():
 def test_task_the_source_does_not_have(tmp_path):
     assert error_of(demo_config(tasks=["CoLA", "WNLI"], variants={"multi": {"mode": "multi"}},
                                 tables=_tables("multi"), submission_variant="multi")).startswith(
-        "tasks: the synthetic suite has no WNLI")
+        "tasks: the synthetic suite's WNLI is never trained on")
     (tmp_path / "CoLA").mkdir()
     config = demo_config(tasks=["CoLA", "RTE"], variants={"multi": {"mode": "multi"}},
                          tables=_tables("multi"), submission_variant="multi")
     config["data"] = {"source": "glue_tsv", "glue_tsv_dir": str(tmp_path)}
-    assert error_of(config) == f"data.glue_tsv_dir: {tmp_path} has no folder for task(s) RTE"
+    # WNLI is always prepared: the submission's WNLI file is its training set's majority class
+    assert error_of(config) == f"data.glue_tsv_dir: {tmp_path} has no folder for task(s) RTE, WNLI"
+    # MNLI brings its evaluation sets: MNLI-mm from MNLI/, AX from diagnostic/
+    (tmp_path / "MNLI").mkdir()
+    (tmp_path / "WNLI").mkdir()
+    config["tasks"] = ["CoLA", "MNLI"]
+    assert error_of(config) == f"data.glue_tsv_dir: {tmp_path} has no folder for task(s) AX (diagnostic/)"
 
 
 def _tables(v):

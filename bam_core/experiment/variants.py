@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bam_core.data.tasks import get_task
+from bam_core.data.glue_tsv import folder_name
+from bam_core.data.tasks import PAPER_TASKS, evaluation_tasks, get_task
 from bam_core.errors import BamError
 
 SINGLE = "single"  # the variant whose alpha is chosen from the grid; other single-task variants reuse the choice
@@ -119,6 +120,7 @@ class Plan:
         refs += [(f"tables.table3.pairs", x) for pair in named["table3"]["pairs"] for x in pair]
         refs += [("tables.table4.reference", named["table4"]["reference"])]
         refs += [("tables.table4.variants", x) for x in named["table4"]["variants"]]
+        refs += [("tables.table4.two_sided", x) for x in named["table4"].get("two_sided", [])]
         refs += [("tables.table5.variants", x) for x in named["table5"]["variants"]]
         for key, ref in refs:
             if ref not in self.variants:
@@ -169,6 +171,7 @@ class Plan:
             "name": f"{vid} seed {seed} group {group}",
             "mode": v.mode,
             "tasks": self.group_tasks(vid, group),
+            "eval_tasks": evaluation_tasks(self.group_tasks(vid, group)),
             "tokens_dir": tokens_dir,
             "init": self.encoder_init(vid, seed, encoder_dir),
             "teacher_logits": (f"results/teachers/{v.teacher}/{self.teacher_seed(vid, seed)}/logits.parquet"
@@ -192,6 +195,17 @@ class Plan:
         return self.variants[vid].alpha_from_choice and bool(self.grid)
 
     @property
+    def data_tasks(self) -> list[str]:
+        """Every task prepared: the trained ones, their evaluation sets, and WNLI (for the submission)."""
+        extra = evaluation_tasks(self.tasks) + ["WNLI"]
+        return list(self.tasks) + [t for t in extra if t not in self.tasks]
+
+    @property
+    def submission_complete(self) -> bool:
+        """Whether the submission variant has every task the GLUE leaderboard wants (else: no zip)."""
+        return set(PAPER_TASKS) <= set(self.variants[self.config["submission_variant"]].tasks)
+
+    @property
     def curve_variant(self) -> str:
         """Whose lambda/loss curve the figures draw: Single->Multi where the config has it."""
         return "single-multi" if "single-multi" in self.variants else self.config["submission_variant"]
@@ -200,7 +214,9 @@ class Plan:
         """Settings of the reporting steps; figures get no statistics or tables, so changing a
         statistics or table setting reruns only statistics and tables."""
         settings = {
-            "variants": {v: {"label": self.variants[v].label} for v in self.reported},
+            "variants": {v: {"label": self.variants[v].label, "tasks": list(self.variants[v].tasks)}
+                         for v in self.reported},
+            "order": self.reported,  # the config's order (the paper's); the JSON's keys get sorted
             "tasks": list(self.tasks),
             "source": self.config["data"]["source"],
         }
@@ -220,11 +236,13 @@ def check_data_source(config: dict) -> None:
     for task in tasks:
         get_task(task)
     if data["source"] == "synthetic" and "WNLI" in tasks:
-        raise BamError("tasks: the synthetic suite has no WNLI (the paper excludes it too); remove it")
+        raise BamError("tasks: the synthetic suite's WNLI is never trained on (the paper excludes it too); remove it")
     if data["source"] == "glue_tsv":
         root = Path(data["glue_tsv_dir"])
         if not root.is_dir():
             raise BamError(f"data.glue_tsv_dir: {root} is not a directory")
-        missing = [t for t in tasks if not (root / t).is_dir()]
+        needed = list(tasks) + [t for t in evaluation_tasks(tasks) + ["WNLI"] if t not in tasks]
+        missing = [f"{t} ({folder_name(t)}/)" if folder_name(t) != t else t for t in needed
+                   if not (root / folder_name(t)).is_dir()]
         if missing:
             raise BamError(f"data.glue_tsv_dir: {root} has no folder for task(s) {', '.join(missing)}")

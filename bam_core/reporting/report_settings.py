@@ -31,6 +31,8 @@ class ReportSettings:
     source: str
     statistics: Statistics
     tables: dict[str, dict] = field(default_factory=dict)  # only the tables this run reports
+    order: tuple[str, ...] = ()  # variants in the config's order (the paper's)
+    variant_tasks: dict[str, tuple[str, ...]] = field(default_factory=dict)  # variant id -> its training tasks
 
     def label(self, variant: str) -> str:
         return self.labels.get(variant, variant)
@@ -78,6 +80,8 @@ def _check_tables(tables: dict, variants: dict) -> dict[str, dict]:
         reference = {"reference": [_need(t, "reference", str, "tables.table4.")]}
         _variant_list(reference, "reference", "tables.table4.", variants)
         _variant_list(t, "variants", "tables.table4.", variants)
+        if "two_sided" in t:
+            _variant_list(t, "two_sided", "tables.table4.", variants)
     if "table5" in tables:
         t = tables["table5"]
         get_task(_need(t, "task", str, "tables.table5."))
@@ -112,9 +116,12 @@ def parse(raw: dict) -> ReportSettings:
     if not isinstance(raw, dict):
         raise BamError("settings: the top level must be a JSON object")
     variants = _need(raw, "variants", dict, "")
-    labels = {}
+    labels, variant_tasks = {}, {}
     for v, entry in variants.items():
         labels[v] = _need(entry, "label", str, f"variants.{v}.")
+        if "tasks" in entry:
+            variant_tasks[v] = tuple(_need(entry, "tasks", list, f"variants.{v}."))
+    order = tuple(_variant_list(raw, "order", "", variants) if "order" in raw else labels)
     tasks = tuple(_need(raw, "tasks", list, ""))
     for t in tasks:
         get_task(t)
@@ -123,7 +130,7 @@ def parse(raw: dict) -> ReportSettings:
         raise BamError(f"settings: source must be one of {', '.join(SOURCES)}, got {source!r}")
     stats = _statistics(raw["statistics"]) if "statistics" in raw else Statistics()
     tables = _check_tables(_need(raw, "tables", dict, "") if "tables" in raw else {}, variants)
-    return ReportSettings(labels, tasks, source, stats, tables)
+    return ReportSettings(labels, tasks, source, stats, tables, order, variant_tasks)
 
 
 def load(path: str | Path) -> ReportSettings:
