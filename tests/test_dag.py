@@ -16,12 +16,12 @@ def test_paper_dag_has_every_run_of_the_paper(tmp_path):
     # Single->Multi->Single and the two fine-tuned variants (6 x 8 tasks); multi-task jobs: Multi,
     # Multi->Multi, Single->Multi, Single->Multi->Single->Multi, 4 ablations, 2 task sets of Table 5.
     assert jobs == {
-        "prepare": 8, "tokenize": 8,
+        "prepare": 8 + 3, "tokenize": 8 + 2,  # + MNLI-mm and AX (MNLI's evaluation sets), WNLI (prepared only)
         "train": (6 * 8 + 10) * 20,
         "choose_alpha": 1, "select_single": 8 * 20,
         "teacher_logits": 4,  # single, multi, single-multi, single-multi-single at the first seed
         "collect_scores": 1, "report_settings": 2, "stats": 4, "tables": 1, "cost": 1, "figures": 1,
-        "submission": 1,
+        "submission": 1, "submission_zip": 1,
     }
     assert not (root / "results").exists()
     print(f"paper DAG dry run: {seconds:.1f} s")
@@ -58,4 +58,6 @@ def test_glue_small_config_dag(tmp_path):
     jobs = planned_jobs(root)
     # per-task single runs: 2 alpha-grid variants, Single->Single and two fine-tuned (5 x 5 tasks);
     # multi-task: Multi, Multi->Multi, Single->Multi, lambda 0, RTE+CoLA+SST-2; 3 seeds
-    assert (jobs["prepare"], jobs["tokenize"], jobs["train"]) == (5, 5, (5 * 5 + 5) * 3)
+    # WNLI is prepared for the submission (majority class); no MNLI, so no zip
+    assert (jobs["prepare"], jobs["tokenize"], jobs["train"]) == (5 + 1, 5, (5 * 5 + 5) * 3)
+    assert "submission_zip" not in jobs
