@@ -96,20 +96,6 @@ def test_hub_splits_of_the_evaluation_sets():
     assert glue_hub.COLUMNS["ax"] == ("premise", "hypothesis")
 
 
-def test_hub_mirror_gives_the_tsv_tables(tmp_path):
-    pytest.importorskip("datasets")
-    from tests.test_glue_hub import offline_datasets, write_mirror  # noqa: F401 (the fixture is used below)
-
-    glue = write_glue_fixture(tmp_path / "glue")
-    tsv = {t: glue_tsv.load(get_task(t), glue) for t in ("MNLI-mm", "AX")}
-    mirror = write_mirror(tmp_path / "mirror", tsv)
-    for task in ("MNLI-mm", "AX"):
-        hub = glue_hub.load(get_task(task), str(mirror))
-        assert hub.keys() == tsv[task].keys() == set(get_task(task).splits)
-        for split in hub:
-            assert hub[split].equals(tsv[task][split]), (task, split)
-
-
 def test_synthetic_evaluation_sets_and_wnli():
     mnli = synthetic.load(get_task("MNLI"))
     mm, ax, wnli = (synthetic.load(get_task(t)) for t in ("MNLI-mm", "AX", "WNLI"))

@@ -43,9 +43,18 @@ def test_scores_have_one_row_per_variant_seed_task(workspace):
     scores = pd.read_parquet(workspace / "results" / "scores.parquet")
     variants = ["multi", "multi-ft", "multi-multi", "single", "single-multi"]
     assert sorted(scores.variant.unique()) == variants
-    assert len(scores) == len(variants) * 2 * 4  # two seeds x (three tasks + Avg)
-    assert set(scores.task) == {"STS-B", "MNLI", "RTE", "Avg"}
+    assert len(scores) == len(variants) * 2 * 5  # two seeds x (three tasks + MNLI-mm + Avg)
+    assert set(scores.task) == {"STS-B", "MNLI", "MNLI-mm", "RTE", "Avg"}
     assert scores.score.notna().all()
+
+
+def test_submission_of_an_experiment_without_every_task_has_no_zip(workspace):
+    sub = workspace / "results" / "submission"
+    assert sorted(p.name for p in sub.iterdir()) == [
+        "AX.tsv", "MNLI-m.tsv", "MNLI-mm.tsv", "README.txt", "RTE.tsv", "STS-B.tsv", "WNLI.tsv"]
+    assert "so no submission zip:\n  CoLA.tsv\n  SST-2.tsv\n  MRPC.tsv\n  QQP.tsv\n  QNLI.tsv\n" in (
+        sub / "README.txt").read_text()
+    assert not (workspace / "results" / "submission.zip").exists()
 
 
 def test_report_is_self_contained_html(workspace):
