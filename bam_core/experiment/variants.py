@@ -216,11 +216,12 @@ class Plan:
         settings = {
             "variants": {v: {"label": self.variants[v].label, "tasks": list(self.variants[v].tasks)}
                          for v in self.reported},
-            "order": self.reported,  # the config's order (the paper's); the JSON's keys get sorted
             "tasks": list(self.tasks),
             "source": self.config["data"]["source"],
         }
-        if with_statistics:
+        if not with_statistics:  # the figures' variant order: the config's (the paper's); JSON keys get sorted
+            settings["order"] = self.reported
+        else:
             tables = {name: dict(t) for name, t in self.config["tables"].items()}
             tables["table5"]["training_tasks"] = {v: list(self.variants[v].tasks) for v in tables["table5"]["variants"]}
             settings.update(statistics=self.config["statistics"], tables=tables)
