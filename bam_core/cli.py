@@ -29,6 +29,7 @@ STAGES = {
     "figures": ("bam_core.reporting.figures", "seed distributions and training curves"),
     "submission": ("bam_core.reporting.submission", "GLUE leaderboard TSVs from the best-dev Single->Multi run"),
     "estimate": ("bam_core.reporting.estimate", "expected minutes per run and the plan's bill, from the calibration"),
+    "submission-zip": ("bam_core.reporting.submission:zip_main", "the GLUE server's zip of a complete submission"),
     "cost": ("bam_core.reporting.cost", "runs, wall and GPU hours, throughput per variant"),
 }
 

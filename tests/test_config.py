@@ -119,12 +119,18 @@ def test_variant_task_outside_the_experiment():
 def test_task_the_source_does_not_have(tmp_path):
     assert error_of(demo_config(tasks=["CoLA", "WNLI"], variants={"multi": {"mode": "multi"}},
                                 tables=_tables("multi"), submission_variant="multi")).startswith(
-        "tasks: the synthetic suite has no WNLI")
+        "tasks: the synthetic suite's WNLI is never trained on")
     (tmp_path / "CoLA").mkdir()
     config = demo_config(tasks=["CoLA", "RTE"], variants={"multi": {"mode": "multi"}},
                          tables=_tables("multi"), submission_variant="multi")
     config["data"] = {"source": "glue_tsv", "glue_tsv_dir": str(tmp_path)}
-    assert error_of(config) == f"data.glue_tsv_dir: {tmp_path} has no folder for task(s) RTE"
+    # WNLI is always prepared: the submission's WNLI file is its training set's majority class
+    assert error_of(config) == f"data.glue_tsv_dir: {tmp_path} has no folder for task(s) RTE, WNLI"
+    # MNLI brings its evaluation sets: MNLI-mm from MNLI/, AX from diagnostic/
+    (tmp_path / "MNLI").mkdir()
+    (tmp_path / "WNLI").mkdir()
+    config["tasks"] = ["CoLA", "MNLI"]
+    assert error_of(config) == f"data.glue_tsv_dir: {tmp_path} has no folder for task(s) AX (diagnostic/)"
 
 
 def _tables(v):
@@ -187,7 +193,7 @@ def test_tables_the_user_wrote_are_checked_strictly():
         "tables.table5: fewer than two of its variants (single-single, rte-mnli, rte-qqp-cola-sst2, single-multi) "
         "are in the config")
     choice = plan_of(three_variant_config(tables={"table4": {"variants": ["multi"]}})).table_choice
-    assert choice.tables["table4"] == {"reference": "single-multi", "variants": ["multi"]}
+    assert choice.tables["table4"] == {"reference": "single-multi", "variants": ["multi"], "two_sided": []}
     empty = {"table3": {"pairs": []}, "table4": {"reference": "single-multi", "variants": []}}
     choice = plan_of(three_variant_config(tables=empty)).table_choice  # as tests/configs/slurm_demo.yaml has them
-    assert (choice.tables["table3"], choice.tables["table4"]) == ({"pairs": []}, empty["table4"])
+    assert (choice.tables["table3"], choice.tables["table4"]) == ({"pairs": []}, {**empty["table4"], "two_sided": []})

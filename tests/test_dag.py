@@ -17,14 +17,14 @@ def test_paper_dag_has_every_run_of_the_paper(tmp_path):
     # Multi->Multi, Single->Multi, Single->Multi->Single->Multi, 4 ablations, 2 task sets of Table 5,
     # and the extension Single (ensemble)->Multi.
     assert jobs == {
-        "prepare": 8, "tokenize": 8,
+        "prepare": 8 + 3, "tokenize": 8 + 2,  # + MNLI-mm and AX (MNLI's evaluation sets), WNLI (prepared only)
         "train": (6 * 8 + 11) * 20,
         "choose_alpha": 1, "select_single": 8 * 20,
         # single, multi, single-multi, single-multi-single at the first seed; Single's 20-seed ensemble
         "teacher_logits": 5,
         "collect_scores": 1, "report_settings": 2,
         "stats": 5,  # Tables 1, 3, 4, 5 and the extensions table
-        "tables": 1, "cost": 1, "figures": 1, "submission": 1,
+        "tables": 1, "markdown": 1, "cost": 1, "figures": 1, "submission": 1, "submission_zip": 1,
     }
     assert not (root / "results").exists()
     print(f"paper DAG dry run: {seconds:.1f} s")
@@ -58,10 +58,12 @@ def test_glue_minilm_config_dag(tmp_path):
     config = yaml.safe_load((root / "config.yaml").read_text())
     config["data"]["glue_tsv_dir"] = str(GLUE)
     (root / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
-    jobs = planned_jobs(root, "results/tables/tables.md")
+    jobs = planned_jobs(root)
     # 3 seeds; per-task single runs: Single's two alpha-grid variants (2 x 5 tasks); multi-task: Multi,
     # Single->Multi, lambda = 0. Single's runs are selected from the grid; Single at seed 0 teaches.
-    assert (jobs["prepare"], jobs["tokenize"], jobs["train"]) == (5, 5, (2 * 5 + 3) * 3)
+    # WNLI is prepared for the submission (majority class); no MNLI, so no zip.
+    assert (jobs["prepare"], jobs["tokenize"], jobs["train"]) == (5 + 1, 5, (2 * 5 + 3) * 3)
+    assert "submission_zip" not in jobs
     assert (jobs["select_single"], jobs["teacher_logits"], jobs["markdown"]) == (5 * 3, 1, 1)
     # only SST-2 is capped: its prepare job, alone, subsamples 8,000 rows with seed 0
     shown = snakemake(root, "-n", "-p", "results/data/SST-2/train.parquet", "results/data/RTE/train.parquet").stdout

@@ -106,7 +106,6 @@ def test_bad_hub_label_and_missing_dataset_are_one_line_errors(tmp_path):
         glue_hub.load_split(task, str(tmp_path / "nowhere"), "train")
 
 
-
 def test_empty_hub_split_is_refused(tmp_path):
     """datasets itself refuses an empty parquet split; make_split refuses any other empty one (no rows)."""
     empty = pa.table({"idx": pa.array([], pa.int64()), "text_a": pa.array([], pa.string()),
@@ -116,3 +115,17 @@ def test_empty_hub_split_is_refused(tmp_path):
         glue_hub.load_split(get_task("RTE"), str(mirror), "dev")
     assert str(err.value).startswith(f"hub dataset '{mirror}' config 'rte' split 'validation': ")
     assert "\n" not in str(err.value)
+
+
+def test_hub_mirror_of_the_evaluation_sets_gives_the_tsv_tables(tmp_path):
+    """MNLI-mm from config mnli's mismatched splits, AX from config ax's test split."""
+    from tests.test_evaluation_sets import write_glue_fixture
+
+    glue = write_glue_fixture(tmp_path / "glue")
+    tsv = {t: glue_tsv.load(get_task(t), glue) for t in ("MNLI-mm", "AX")}
+    mirror = write_mirror(tmp_path / "mirror", tsv)
+    for task in ("MNLI-mm", "AX"):
+        hub = glue_hub.load(get_task(task), str(mirror))
+        assert hub.keys() == tsv[task].keys() == set(get_task(task).splits)
+        for split in hub:
+            assert hub[split].equals(tsv[task][split]), (task, split)

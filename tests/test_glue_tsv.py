@@ -121,8 +121,8 @@ def test_wrong_field_count_names_file_line_and_counts(tmp_path):
 def test_missing_task_folder_is_named(tmp_path):
     with pytest.raises(BamError) as err:
         load("SST-2", "dev", tmp_path)
-    assert str(err.value) == (f"GLUE directory {tmp_path / 'SST-2'} not found "
-                              "(expected the download_glue_data.py layout)")
+    assert str(err.value) == (f"GLUE file {tmp_path / 'SST-2' / 'dev.tsv'} not found: no directory "
+                              f"{tmp_path / 'SST-2'} (expected the download_glue_data.py layout)")
 
 
 def test_bad_label_names_file_line_and_value(tmp_path):

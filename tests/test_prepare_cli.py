@@ -39,10 +39,10 @@ def test_same_seed_same_bytes(tmp_path):
 
 
 def test_unknown_task_is_one_line_listing_known_tasks(tmp_path, capsys):
-    assert prepare(tmp_path, "MNLI-mm", "--source", "synthetic") == 1
-    assert capsys.readouterr().err == ("bam prepare: error: unknown task 'MNLI-mm'; known tasks: CoLA, SST-2, MRPC, "
-                                       "STS-B, QQP, MNLI, QNLI, RTE, WNLI\n")
-    assert not (tmp_path / "MNLI-mm").exists()
+    assert prepare(tmp_path, "MNLI-m", "--source", "synthetic") == 1
+    assert capsys.readouterr().err == ("bam prepare: error: unknown task 'MNLI-m'; known tasks: CoLA, SST-2, MRPC, "
+                                       "STS-B, QQP, MNLI, QNLI, RTE, WNLI, MNLI-mm, AX\n")
+    assert not (tmp_path / "MNLI-m").exists()
 
 
 def test_failure_in_any_split_leaves_no_file_that_looks_complete(tmp_path, capsys):

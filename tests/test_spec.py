@@ -28,7 +28,7 @@ def test_defaults_are_the_paper_multi_task_settings():
     ({"adam_bias_correction": 1}, "run spec: key 'adam_bias_correction' has the wrong type (int: 1)"),
     ({"annealing": 2.0}, "run spec: key 'annealing' must be 'linear' or a number in [0, 1], not 2.0"),
     ({"tasks": ["RTE", "XNLI"]}, "run spec: key 'tasks': unknown task 'XNLI'; known tasks: CoLA, SST-2, MRPC, "
-                                 "STS-B, QQP, MNLI, QNLI, RTE, WNLI"),
+                                 "STS-B, QQP, MNLI, QNLI, RTE, WNLI, MNLI-mm, AX"),
     ({"init": {"kind": "hub", "path": "x"}}, "run spec: key 'init' must be {kind: config|pretrained|checkpoint, "
                                              "path: str}, not {'kind': 'hub', 'path': 'x'}"),
 ])

@@ -56,12 +56,6 @@ def test_sentences_are_short():
                         assert 5 <= len(text.split()) <= 21, (name, text)  # 5-20 words + final punctuation
 
 
-def test_wnli_is_not_generated():
-    with pytest.raises(BamError, match=r"^the synthetic suite has no WNLI; it has CoLA, SST-2, MRPC, STS-B, "
-                                       r"QQP, MNLI, QNLI, RTE$"):
-        split("WNLI", "train")
-
-
 def words(text):
     return set(text.split())
 

@@ -43,9 +43,18 @@ def test_scores_have_one_row_per_variant_seed_task(workspace):
     scores = pd.read_parquet(workspace / "results" / "scores.parquet")
     variants = ["multi", "multi-ft", "multi-multi", "single", "single-ensemble-multi", "single-multi"]
     assert sorted(scores.variant.unique()) == variants
-    assert len(scores) == len(variants) * 2 * 4  # two seeds x (three tasks + Avg)
-    assert set(scores.task) == {"STS-B", "MNLI", "RTE", "Avg"}
+    assert len(scores) == len(variants) * 2 * 5  # two seeds x (three tasks + MNLI-mm + Avg)
+    assert set(scores.task) == {"STS-B", "MNLI", "MNLI-mm", "RTE", "Avg"}
     assert scores.score.notna().all()
+
+
+def test_submission_of_an_experiment_without_every_task_has_no_zip(workspace):
+    sub = workspace / "results" / "submission"
+    assert sorted(p.name for p in sub.iterdir() if not p.name.startswith(".")) == [
+        "AX.tsv", "MNLI-m.tsv", "MNLI-mm.tsv", "README.txt", "RTE.tsv", "STS-B.tsv", "WNLI.tsv"]
+    assert "so no submission zip:\n  CoLA.tsv\n  SST-2.tsv\n  MRPC.tsv\n  QQP.tsv\n  QNLI.tsv\n" in (
+        sub / "README.txt").read_text()
+    assert not (workspace / "results" / "submission.zip").exists()
 
 
 def test_report_is_self_contained_html(workspace):
@@ -80,7 +89,8 @@ def test_statistics_or_table_setting_reruns_only_statistics_and_tables(workspace
     def edit_table(config):
         config["tables"]["table4"]["variants"] = ["multi-multi", "multi"]
 
-    only_stats_and_tables = {"report_settings": 1, "stats": 5, "tables": 1}  # 4 paper tables + extensions
+    # 4 paper tables + extensions, and their Markdown
+    only_stats_and_tables = {"report_settings": 1, "stats": 5, "tables": 1, "markdown": 1}
     assert dry_run_after(workspace, edit_statistics) == only_stats_and_tables
     assert dry_run_after(workspace, edit_table) == only_stats_and_tables
 
@@ -97,6 +107,7 @@ def dry_run_after_code_edit(root, module, edit, *args):
 
 
 def test_reordered_config_keys_plan_nothing(workspace):
+    """Sorting every key reorders the variants too: the figures take their order from the tables' lists."""
     original = (workspace / "config.yaml").read_text()
     (workspace / "config.yaml").write_text(yaml.safe_dump(config_of(workspace), sort_keys=True))
     try:
@@ -117,7 +128,7 @@ def test_code_edit_reruns_its_stage_and_what_follows(workspace):
     def edit(source):
         return source + "\n_EDITED = True\n"
 
-    assert dry_run_after_code_edit(workspace, "reporting/cost.py", edit) == {"cost": 1}
+    assert dry_run_after_code_edit(workspace, "reporting/cost.py", edit) == {"cost": 1, "markdown": 1}
     jobs = dry_run_after_code_edit(workspace, "experiment/scores.py", edit)
     assert jobs.pop("collect_scores") == 1
     assert set(jobs) <= REPORTING_RULES
@@ -135,4 +146,4 @@ def test_moved_training_module_is_still_fingerprinted(workspace):
     assert jobs["train"] == planned_jobs(workspace, "--forceall")["train"]
 
 
-REPORTING_RULES = {"stats", "tables", "figures", "submission", "cost", "report_settings"}
+REPORTING_RULES = {"stats", "tables", "markdown", "figures", "submission", "cost", "report_settings"}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from bam_core.data.splits import make_split
-from bam_core.data.tasks import SPLITS, Task
+from bam_core.data.tasks import Task
 from bam_core.errors import BamError
 
 HUB_NAME = "nyu-mll/glue"
@@ -27,13 +27,15 @@ COLUMNS = {
     "qnli": ("question", "sentence"),
     "rte": ("sentence1", "sentence2"),
     "wnli": ("sentence1", "sentence2"),
+    "ax": ("premise", "hypothesis"),  # GLUE's diagnostic set: test only
 }
+MNLI_SUFFIX = {"MNLI": "_matched", "MNLI-mm": "_mismatched"}  # both read config mnli
 
 
 def hub_split(task: Task, split: str) -> str:
-    """Our split name -> the hub's (MNLI: matched dev/test)."""
+    """Our split name -> the hub's (MNLI: matched dev/test; MNLI-mm: mismatched)."""
     name = {"train": "train", "dev": "validation", "test": "test"}[split]
-    return f"{name}_matched" if task.hub_config == "mnli" and split != "train" else name
+    return name if split == "train" else name + MNLI_SUFFIX.get(task.name, "")
 
 
 def fetch(name: str, config: str, split: str) -> pa.Table:
@@ -60,5 +62,5 @@ def load_split(task: Task, name: str, split: str) -> pa.Table:
 
 
 def load(task: Task, name: str = HUB_NAME) -> dict[str, pa.Table]:
-    """train/dev/test of one task from the hub (or a local mirror directory)."""
-    return {split: load_split(task, name, split) for split in SPLITS}
+    """The splits of one task the hub has (task.splits), from the hub or a local mirror directory."""
+    return {split: load_split(task, name, split) for split in task.splits}

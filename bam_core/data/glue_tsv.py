@@ -1,7 +1,8 @@
 """GLUE from a local directory in the layout of the original download_glue_data.py.
 
 DIR/{CoLA,SST-2,MRPC,STS-B,QQP,MNLI,QNLI,RTE,WNLI}/{train,dev,test}.tsv (MNLI: dev_matched.tsv,
-test_matched.tsv). Fields are split on TAB with quoting disabled, as the GLUE baselines read them:
+test_matched.tsv; MNLI-mm: MNLI/dev_mismatched.tsv, MNLI/test_mismatched.tsv; AX: diagnostic/diagnostic.tsv,
+whose columns are index, sentence1, sentence2). Fields are split on TAB with quoting disabled, as the GLUE baselines read them:
 these files contain unbalanced double quotes that a CSV reader would swallow across lines.
 """
 
@@ -14,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from bam_core.data.splits import make_split
-from bam_core.data.tasks import SPLITS, Task
+from bam_core.data.tasks import Task
 from bam_core.errors import BamError
 
 
@@ -62,6 +63,10 @@ LAYOUTS: dict[str, dict[str, Layout]] = {
         "test": Layout("test_matched.tsv", 10, True, a=8, b=9),
     },
 }
+LAYOUTS["MNLI-mm"] = {"dev": Layout("dev_mismatched.tsv", 16, True, a=8, b=9, label=15),
+                      "test": Layout("test_mismatched.tsv", 10, True, a=8, b=9)}
+LAYOUTS["AX"] = {"test": Layout("diagnostic.tsv", 3, True, a=1, b=2)}
+FOLDERS = {"MNLI-mm": "MNLI", "AX": "diagnostic"}  # where the folder is not the task's name
 for _name in ("QNLI", "RTE", "WNLI"):  # index, a, b, label (test: no label)
     LAYOUTS[_name] = {
         "train": Layout("train.tsv", 4, True, a=1, b=2, label=3),
@@ -98,10 +103,10 @@ def read_rows(path: Path, fields: int, header: bool) -> tuple[list[list[str]], i
 
 def load_split(task: Task, glue_dir, split: str) -> pa.Table:
     layout = LAYOUTS[task.name][split]
-    folder = Path(glue_dir) / task.name
-    if not folder.is_dir():
-        raise BamError(f"GLUE directory {folder} not found (expected the download_glue_data.py layout)")
+    folder = Path(glue_dir) / folder_name(task.name)
     path = folder / layout.file
+    if not folder.is_dir():
+        raise BamError(f"GLUE file {path} not found: no directory {folder} (expected the download_glue_data.py layout)")
     rows, first = read_rows(path, layout.fields, layout.header)
     columns = list(zip(*rows)) if rows else [()] * layout.fields
     return make_split(
@@ -114,6 +119,10 @@ def load_split(task: Task, glue_dir, split: str) -> pa.Table:
     )
 
 
+def folder_name(task_name: str) -> str:
+    return FOLDERS.get(task_name, task_name)
+
+
 def load(task: Task, glue_dir) -> dict[str, pa.Table]:
-    """train/dev/test of one task from a GLUE TSV directory."""
-    return {split: load_split(task, glue_dir, split) for split in SPLITS}
+    """The splits of one task the GLUE TSV directory has (task.splits)."""
+    return {split: load_split(task, glue_dir, split) for split in task.splits}

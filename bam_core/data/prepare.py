@@ -19,8 +19,8 @@ import logging
 
 import pyarrow as pa
 
-from bam_core.data.splits import clear_splits, split_metadata, subsample, write_splits
-from bam_core.data.tasks import get_task
+from bam_core.data.splits import clear_splits, make_split, split_metadata, subsample, write_splits
+from bam_core.data.tasks import SPLITS, get_task
 from bam_core.errors import BamError
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,18 @@ SOURCES = ("synthetic", "glue_tsv", "hub")
 
 def load_task(task_name: str, source: str, glue_dir=None, hub: str = "nyu-mll/glue",
               synthetic_seed: int = 0, synthetic_scale: float = 1.0) -> dict[str, pa.Table]:
-    """train/dev/test tables of one task from `source`, labels in the canonical order of bam_core.data.tasks."""
+    """train/dev/test tables of one task from `source`, labels in the canonical order of bam_core.data.tasks.
+
+    A split the task does not have (MNLI-mm's train, AX's train and dev) is an empty table, so every
+    task has the same three files.
+    """
+    task = get_task(task_name)
+    tables = load_source(task_name, source, glue_dir, hub, synthetic_seed, synthetic_scale)
+    return {s: tables[s] if s in tables else make_split(task, [], [], where=f"{task.name} {s}", allow_empty=True) for s in SPLITS}
+
+
+def load_source(task_name: str, source: str, glue_dir, hub: str, synthetic_seed: int,
+                synthetic_scale: float) -> dict[str, pa.Table]:
     task = get_task(task_name)
     if source == "synthetic":
         from bam_core.data import synthetic
@@ -60,7 +71,7 @@ def source_name(source: str, args) -> str:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="bam prepare", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("task", help="GLUE task name (CoLA SST-2 MRPC STS-B QQP MNLI QNLI RTE WNLI)")
+    p.add_argument("task", help="GLUE task name (CoLA SST-2 MRPC STS-B QQP MNLI QNLI RTE WNLI MNLI-mm AX)")
     p.add_argument("--out-dir", required=True, help="directory for train/dev/test.parquet")
     p.add_argument("--source", choices=SOURCES, default="synthetic")
     p.add_argument("--glue-dir", help="GLUE TSV directory (download_glue_data.py layout), for --source glue_tsv")

@@ -22,11 +22,11 @@ import numpy as np
 import pyarrow as pa
 
 from bam_core.data.splits import make_split
-from bam_core.data.tasks import SPLITS, Task
+from bam_core.data.tasks import Task, get_task
 from bam_core.errors import BamError
 
 GLUE_TRAIN_SIZES = {"CoLA": 8551, "SST-2": 67349, "MRPC": 3668, "STS-B": 5749, "QQP": 363846,
-                    "MNLI": 392702, "QNLI": 104743, "RTE": 2490}
+                    "MNLI": 392702, "QNLI": 104743, "RTE": 2490, "WNLI": 635}
 SIZE_FACTOR = 0.01  # scale 1.0: GLUE's train sizes x 0.01
 TRAIN_FLOOR, EVAL_FLOOR = 24, 64
 LABEL_NOISE = 0.10  # fraction of training labels flipped (classification)
@@ -78,7 +78,7 @@ SUITE = ("CoLA", "SST-2", "MRPC", "STS-B", "QQP", "MNLI", "QNLI", "RTE")
 
 def split_sizes(task: str, scale: float) -> dict[str, int]:
     """Rows per split: train GLUE x 0.01 x scale (floor 24); dev ~ train / 8 (floor 64); test = dev."""
-    train = max(TRAIN_FLOOR, round(GLUE_TRAIN_SIZES[task] * SIZE_FACTOR * scale))
+    train = max(TRAIN_FLOOR, round(GLUE_TRAIN_SIZES[get_task(task).head or task] * SIZE_FACTOR * scale))
     dev = max(EVAL_FLOOR, round(train / 8))
     return {"train": train, "dev": dev, "test": dev}
 
@@ -260,8 +260,14 @@ def qnli(g: Grammar):
     return question, sentence(g.words(s)), 0 if answers else 1
 
 
+def wnli(g: Grammar):  # the small held-out pair task (never trained on): entailment is 1 in WNLI's order
+    premise, hypothesis, label = nli(g)
+    return premise, hypothesis, int(label == 0)
+
+
+# MNLI-mm and AX (evaluation sets of MNLI) are MNLI's generator on RNG streams of their own.
 GENERATORS = {"CoLA": cola, "SST-2": sst2, "MRPC": mrpc, "STS-B": stsb, "QQP": qqp, "MNLI": mnli,
-              "QNLI": qnli, "RTE": rte}
+              "QNLI": qnli, "RTE": rte, "WNLI": wnli, "MNLI-mm": mnli, "AX": mnli}
 
 
 def generate_split(task: Task, split: str, seed: int = 0, scale: float = 1.0) -> pa.Table:
@@ -285,5 +291,5 @@ def generate_split(task: Task, split: str, seed: int = 0, scale: float = 1.0) ->
 
 
 def load(task: Task, seed: int = 0, scale: float = 1.0) -> dict[str, pa.Table]:
-    """train/dev/test of one synthetic task (test labels null, as in GLUE)."""
-    return {split: generate_split(task, split, seed, scale) for split in SPLITS}
+    """The splits of one synthetic task (task.splits; test labels null, as in GLUE)."""
+    return {split: generate_split(task, split, seed, scale) for split in task.splits}

@@ -22,6 +22,8 @@ class Task:
     hub_config: str  # config name in nyu-mll/glue
     in_average: bool = True  # WNLI is excluded from the paper's average
     label_scale: float = 1.0  # regression labels are divided by this to lie in [0, 1]
+    head: str | None = None  # an evaluation set of another task: predicted by that task's head, never trained on
+    splits: tuple[str, ...] = SPLITS  # what the sources have; prepare writes the others empty
 
     @property
     def is_regression(self) -> bool:
@@ -32,16 +34,20 @@ class Task:
         return 1 if self.labels is None else len(self.labels)
 
 
+NLI_LABELS = ("entailment", "neutral", "contradiction")
 _ALL = [
     Task("CoLA", False, ("unacceptable", "acceptable"), "mcc", "cola"),
     Task("SST-2", False, ("negative", "positive"), "accuracy", "sst2"),
     Task("MRPC", True, ("not_equivalent", "equivalent"), "accuracy", "mrpc"),
     Task("STS-B", True, None, "spearman", "stsb", label_scale=5.0),
     Task("QQP", True, ("not_duplicate", "duplicate"), "accuracy", "qqp"),
-    Task("MNLI", True, ("entailment", "neutral", "contradiction"), "accuracy", "mnli"),
+    Task("MNLI", True, NLI_LABELS, "accuracy", "mnli"),  # matched dev and test (the leaderboard's MNLI-m)
     Task("QNLI", True, ("entailment", "not_entailment"), "accuracy", "qnli"),
     Task("RTE", True, ("entailment", "not_entailment"), "accuracy", "rte"),
     Task("WNLI", True, ("not_entailment", "entailment"), "accuracy", "wnli", in_average=False),
+    # MNLI's mismatched dev/test and GLUE's diagnostic set (test only; scored by the server as R3, an MCC)
+    Task("MNLI-mm", True, NLI_LABELS, "accuracy", "mnli", in_average=False, head="MNLI", splits=("dev", "test")),
+    Task("AX", True, NLI_LABELS, "mcc", "ax", in_average=False, head="MNLI", splits=("test",)),
 ]
 
 TASKS: dict[str, Task] = {t.name: t for t in _ALL}
@@ -49,6 +55,11 @@ TASKS: dict[str, Task] = {t.name: t for t in _ALL}
 PAPER_TASKS = ("CoLA", "SST-2", "MRPC", "STS-B", "QQP", "MNLI", "QNLI", "RTE")
 # Symmetric pair tasks the reference code doubles with the sentences swapped (`double_unordered`).
 UNORDERED_TASKS = ("MRPC", "STS-B")
+
+
+def evaluation_tasks(trained) -> list[str]:
+    """The evaluation sets predicted by the heads of `trained` (MNLI: MNLI-mm and AX), in registry order."""
+    return [t.name for t in _ALL if t.head is not None and t.head in trained]
 
 
 def get_task(name: str) -> Task:

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from bam_core.data.tasks import get_task
+from bam_core.data.tasks import evaluation_tasks, get_task
 from bam_core.errors import BamError
 from bam_core.io import read_json, write_json, write_parquet
 
@@ -28,6 +28,8 @@ def choose(grid: list[float], metrics_paths: list[str]) -> dict:
         metrics = read_json(path)
         alpha = float(metrics["spec"]["layerwise_lr_decay"])
         for task, result in metrics["tasks"].items():
+            if get_task(task).head:  # an evaluation set (MNLI-mm) follows its head's choice
+                continue
             scores.setdefault(task, {}).setdefault(alpha, []).append(result["score"])
     choice, medians = {}, {}
     for task, by_alpha in scores.items():
@@ -50,7 +52,7 @@ def select(choice: dict[str, float], run_dirs: list[str], out_dir: str) -> None:
     for run_dir in map(Path, run_dirs):
         metrics = read_json(run_dir / "metrics.json")
         runs[float(metrics["spec"]["layerwise_lr_decay"])] = (run_dir, metrics)
-    tasks = list(next(iter(runs.values()))[1]["tasks"])
+    tasks = [t for t in next(iter(runs.values()))[1]["tasks"] if not get_task(t).head]  # the trained ones
     for task in tasks:
         if task not in choice:
             raise BamError(f"alpha choice has no entry for task {task}")
@@ -58,12 +60,16 @@ def select(choice: dict[str, float], run_dirs: list[str], out_dir: str) -> None:
             raise BamError(f"task {task}: chosen alpha {choice[task]:g} has no run among {run_dirs}")
     chosen = {a: runs[a] for a in {choice[t] for t in tasks}}
     predictions = {a: _by_task(pq.read_table(d / "predictions.parquet")) for a, (d, _) in chosen.items()}
+    evaluated = [t for t in evaluation_tasks(tasks) if t in predictions[choice[get_task(t).head]]]
+    alpha_of = {**{t: choice[t] for t in tasks}, **{t: choice[get_task(t).head] for t in evaluated}}
     logits = {a: _by_task(pq.read_table(d / "logits.parquet")) for a, (d, _) in chosen.items()}
-    tasks_metrics = {t: chosen[choice[t]][1]["tasks"][t] for t in tasks}
+    tasks_metrics = {t: chosen[alpha_of[t]][1]["tasks"][t] for t in tasks + evaluated
+                     if t in chosen[alpha_of[t]][1]["tasks"]}
     averaged = [m["score"] for t, m in tasks_metrics.items() if get_task(t).in_average]
     out = Path(out_dir)
     first_logits = chosen[choice[tasks[0]]][0] / "logits.parquet"
-    write_parquet(pa.concat_tables([predictions[choice[t]][t] for t in tasks]), out / "predictions.parquet")
+    write_parquet(pa.concat_tables([predictions[alpha_of[t]][t] for t in tasks + evaluated]),
+                  out / "predictions.parquet")
     merged_logits = pa.concat_tables([logits[choice[t]][t] for t in tasks])
     write_parquet(merged_logits.replace_schema_metadata(pq.read_schema(first_logits).metadata), out / "logits.parquet")
     write_json({"spec": {"mode": "single", "tasks": tasks, "layerwise_lr_decay": {t: choice[t] for t in tasks}},

@@ -87,7 +87,7 @@ def _table4(t: _Table) -> dict:
     variants = t.variant_list("variants")
     if not variants and "variants" not in t.written:
         raise _LeftOut(f"none of its variants ({', '.join(t.spec['variants'])}) is in the config")
-    return {"reference": reference, "variants": variants}
+    return {"reference": reference, "variants": variants, "two_sided": t.variant_list("two_sided")}
 
 
 def _table5(t: _Table, tasks: tuple[str, ...]) -> dict:

@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bam_core.data.tasks import get_task
+from bam_core.data.glue_tsv import folder_name
+from bam_core.data.tasks import PAPER_TASKS, evaluation_tasks, get_task
 from bam_core.errors import BamError
 from bam_core.experiment.table_choice import choose_tables
 
@@ -233,6 +234,7 @@ class Plan:
             "name": f"{vid} seed {seed} group {group}",
             "mode": v.mode,
             "tasks": self.group_tasks(vid, group),
+            "eval_tasks": evaluation_tasks(self.group_tasks(vid, group)),
             "tokens_dir": tokens_dir,
             "init": self.encoder_init(vid, seed, encoder_dir),
             "teacher_logits": self.teacher_logits(vid, seed),
@@ -257,6 +259,17 @@ class Plan:
         return self.variants[vid].alpha_from_choice and bool(self.grid)
 
     @property
+    def data_tasks(self) -> list[str]:
+        """Every task prepared: the trained ones, their evaluation sets, and WNLI (for the submission)."""
+        extra = evaluation_tasks(self.tasks) + ["WNLI"]
+        return list(self.tasks) + [t for t in extra if t not in self.tasks]
+
+    @property
+    def submission_complete(self) -> bool:
+        """Whether the submission variant has every task the GLUE leaderboard wants (else: no zip)."""
+        return set(PAPER_TASKS) <= set(self.variants[self.config["submission_variant"]].tasks)
+
+    @property
     def curve_variant(self) -> str:
         """Whose lambda/loss curve the figures draw: Single->Multi where the config has it."""
         return "single-multi" if "single-multi" in self.variants else self.config["submission_variant"]
@@ -265,11 +278,14 @@ class Plan:
         """Settings of the reporting steps; figures get no statistics or tables, so changing a
         statistics or table setting reruns only statistics and tables."""
         settings = {
-            "variants": {v: {"label": self.variants[v].label} for v in self.reported},
+            "variants": {v: {"label": self.variants[v].label, "tasks": list(self.variants[v].tasks)}
+                         for v in self.reported},
             "tasks": list(self.tasks),
             "source": self.config["data"]["source"],
         }
-        if with_statistics:
+        if not with_statistics:  # the figures' variant order: the tables' (the paper's), then the rest
+            settings["order"] = self.figure_order()
+        else:
             tables = {name: dict(t) for name, t in self.table_choice.tables.items()}
             if "table5" in tables:
                 tables["table5"]["training_tasks"] = {v: self.trained_on(v, tables["table5"]["task"])
@@ -277,6 +293,17 @@ class Plan:
             settings.update(statistics=self.config["statistics"], tables=tables,
                             tables_left_out=self.table_choice.left_out)
         return settings
+
+    def figure_order(self) -> list[str]:
+        """Variants in the order the tables list them (the paper's), then the others by id: taken from
+        lists, never from the config's key order, so reordering keys redraws nothing."""
+        listed = []
+        for table in self.table_choice.tables.values():
+            for key in ("variants", "baselines", "pairs", "reference", "two_sided"):
+                value = table.get(key, [])
+                value = [value] if isinstance(value, str) else value
+                listed += [v for item in value for v in (item if isinstance(item, list) else [item])]
+        return list(dict.fromkeys(listed + sorted(self.reported)))
 
     def trained_on(self, vid: str, task: str) -> list[str]:
         """The tasks behind a variant's score on `task`: that task alone for a single-task variant."""
@@ -293,11 +320,13 @@ def check_data_source(config: dict) -> None:
     for task in tasks:
         get_task(task)
     if data["source"] == "synthetic" and "WNLI" in tasks:
-        raise BamError("tasks: the synthetic suite has no WNLI (the paper excludes it too); remove it")
+        raise BamError("tasks: the synthetic suite's WNLI is never trained on (the paper excludes it too); remove it")
     if data["source"] == "glue_tsv":
         root = Path(data["glue_tsv_dir"])
         if not root.is_dir():
             raise BamError(f"data.glue_tsv_dir: {root} is not a directory")
-        missing = [t for t in tasks if not (root / t).is_dir()]
+        needed = list(tasks) + [t for t in evaluation_tasks(tasks) + ["WNLI"] if t not in tasks]
+        missing = [f"{t} ({folder_name(t)}/)" if folder_name(t) != t else t for t in needed
+                   if not (root / folder_name(t)).is_dir()]
         if missing:
             raise BamError(f"data.glue_tsv_dir: {root} has no folder for task(s) {', '.join(missing)}")

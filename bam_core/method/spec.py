@@ -13,7 +13,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bam_core.data.tasks import get_task
+from bam_core.data.tasks import TASKS, get_task
 from bam_core.errors import BamError
 
 CHOICES = {
@@ -33,6 +33,7 @@ class RunSpec:
     name: str = "run"  # for logs, e.g. "single-multi seed 0 group all"
     mode: str = "multi"  # single: one model per task, one after another; multi: one shared model
     tasks: list = field(default_factory=list)  # GLUE task names
+    eval_tasks: list = field(default_factory=list)  # evaluation sets predicted by a task's head (MNLI-mm, AX)
     tokens_dir: str = ""  # {tokens_dir}/{task}/{split}.parquet from `bam tokenize`
     init: dict = field(default_factory=lambda: {"kind": "config", "path": ""})
     teacher_logits: typing.Optional[str] = None  # merged teacher logits parquet, None = no distillation
@@ -123,6 +124,10 @@ def spec_from_dict(data: dict, source: str = "run spec") -> RunSpec:
             get_task(t)
         except BamError as err:
             raise BamError(f"{source}: key 'tasks': {err}") from None
+    for t in spec.eval_tasks:
+        head = get_task(t).head if t in TASKS else None
+        if head not in spec.tasks:
+            raise BamError(f"{source}: key 'eval_tasks': {t!r} is not an evaluation set of the run's tasks")
     init = spec.init
     if set(init) != {"kind", "path"} or init.get("kind") not in INIT_KINDS or not isinstance(init.get("path"), str):
         raise BamError(f"{source}: key 'init' must be {{kind: {'|'.join(INIT_KINDS)}, path: str}}, not {init!r}")

@@ -19,6 +19,7 @@ import random
 import resource
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +74,8 @@ def load_data(spec: RunSpec) -> dict:
     """{split: {task: TaskData}}; teacher logits checked and attached to train before any training."""
     data = {s: {t: load_split(spec.tokens_dir, t, s, spec.max_seq_length) for t in spec.tasks}
             for s in ("train", "dev", "test")}
+    for s in ("dev", "test"):  # evaluation sets are only predicted
+        data[s].update({t: load_split(spec.tokens_dir, t, s, spec.max_seq_length) for t in spec.eval_tasks})
     if spec.teacher_logits:
         attach_teacher(spec.teacher_logits, list(data["train"].values()),
                        swapped_tasks=UNORDERED_TASKS if spec.double_unordered else ())
@@ -163,26 +166,41 @@ def train_unit(spec: RunSpec, tasks: list[str], data: dict, device, autocast, st
     return evaluate(spec, model, tasks, data, device, autocast, history, counters, total)
 
 
+def split_predictions(task, split: str, d, out: np.ndarray, predictions: list, scores: dict) -> None:
+    """Append one split's predictions (original label scale); a dev split with labels is scored."""
+    scale = task.label_scale if task.is_regression else 1.0
+    pred = out[:, 0] * scale if task.is_regression else out.argmax(-1).astype(np.float64)
+    label = d.labels * scale if split == "dev" else np.full(len(d), np.nan)
+    predictions.append(pd.DataFrame({"task": task.name, "split": split, "idx": d.idx,
+                                     "prediction": pred.astype(np.float64), "label": label}))
+    if split == "dev" and len(d):
+        scores[task.name] = {"metric": task.metric, "score": task_score(task, pred, label), "n_dev": len(d)}
+
+
 def evaluate(spec, model, tasks, data, device, autocast, history, counters, steps) -> dict:
-    """Dev scores, dev/test predictions, dev logits of a trained unit; train logits only if it teaches."""
+    """Dev scores, dev/test predictions, dev logits of a trained unit (train logits only if it teaches),
+    and predictions on the evaluation sets of its tasks (MNLI-mm, AX) by their head: the leaderboard wants those too."""
     predictions, logits, scores = [], [], {}
     splits = ("train", "dev", "test") if spec.predict_train else ("dev", "test")
     for name in tasks:
         task = get_task(name)
         outputs = {s: predict(model, data[s][name], spec.eval_batch_size, device, autocast) for s in splits}
         for split in ("dev", "test"):
-            d, out = data[split][name], outputs[split]
-            scale = task.label_scale if task.is_regression else 1.0
-            pred = out[:, 0] * scale if task.is_regression else out.argmax(-1).astype(np.float64)
-            label = d.labels * scale if split == "dev" else np.full(len(d), np.nan)
-            predictions.append(pd.DataFrame({"task": name, "split": split, "idx": d.idx,
-                                             "prediction": pred.astype(np.float64), "label": label}))
-            if split == "dev":
-                scores[name] = {"metric": task.metric, "score": task_score(task, pred, label), "n_dev": len(d)}
+            split_predictions(task, split, data[split][name], outputs[split], predictions, scores)
         logits += [(name, s, data[s][name].idx, outputs[s]) for s in ("train", "dev") if s in outputs]
         if spec.predict_swapped and name in UNORDERED_TASKS:  # the reference's teacher sees each swapped copy
             swapped = predict(model, swapped_pairs(data["train"][name]), spec.eval_batch_size, device, autocast)
             logits.append((name, "train", data["train"][name].idx, swapped, True))
+    for name in spec.eval_tasks:
+        task = get_task(name)
+        if task.head not in tasks:
+            continue
+        for split in ("dev", "test"):
+            d = data[split][name]
+            if not len(d):  # AX has no dev split
+                continue
+            out = predict(model, replace(d, task=get_task(task.head)), spec.eval_batch_size, device, autocast)
+            split_predictions(task, split, d, out, predictions, scores)
     if spec.save_model:
         save_model(model, Path(spec.resume_dir) / "models" / "+".join(tasks))
     return {"predictions": pd.concat(predictions), "logits": logits, "scores": scores,

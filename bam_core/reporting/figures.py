@@ -34,9 +34,17 @@ def save(fig, path: Path) -> None:
     plt.close(fig)
 
 
+def axis_label(variant: str, task: str, settings: ReportSettings) -> str:
+    """The variant's label; on Avg, a task-subset variant (Table 5) says how few tasks its Avg covers."""
+    trained = settings.variant_tasks.get(variant)
+    if task == "Avg" and trained is not None and len(trained) < len(settings.tasks):
+        return f"{settings.label(variant)}\n(Avg of {len(trained)} of {len(settings.tasks)} tasks)"
+    return settings.label(variant)
+
+
 def seed_distribution(scores: pd.DataFrame, task: str, settings: ReportSettings):
-    """Box + strip of each variant's seed scores on `task`; variants in settings order."""
-    variants = [v for v in settings.labels if ((scores["variant"] == v) & (scores["task"] == task)).any()]
+    """Box + strip of each variant's seed scores on `task`; variants in the config's (the paper's) order."""
+    variants = [v for v in settings.order if ((scores["variant"] == v) & (scores["task"] == task)).any()]
     samples = [scores.loc[(scores["variant"] == v) & (scores["task"] == task), "score"].dropna().to_numpy()
                for v in variants]
     fig, ax = plt.subplots(figsize=(max(4.0, 0.7 * len(variants) + 1.5), 3.6))
@@ -51,7 +59,7 @@ def seed_distribution(scores: pd.DataFrame, task: str, settings: ReportSettings)
             xs, ys = zip(*marks)
             ax.scatter(xs, ys, marker="D", s=30, color="tab:red", zorder=3, label="paper median")
             ax.legend(loc="best", fontsize=8)
-    ax.set_xticks(positions, [settings.label(v) for v in variants], rotation=35, ha="right", fontsize=8)
+    ax.set_xticks(positions, [axis_label(v, task, settings) for v in variants], rotation=35, ha="right", fontsize=8)
     ax.set_ylabel(f"{task} dev score")
     ax.set_title(f"{task}: scores over seeds ({settings.source} data)")
     return fig

@@ -32,6 +32,8 @@ class ReportSettings:
     statistics: Statistics
     tables: dict[str, dict] = field(default_factory=dict)  # only the tables this run reports
     left_out: dict[str, str] = field(default_factory=dict)  # table -> why the config does not report it
+    order: tuple[str, ...] = ()  # variants in the config's order (the paper's)
+    variant_tasks: dict[str, tuple[str, ...]] = field(default_factory=dict)  # variant id -> its training tasks
 
     def label(self, variant: str) -> str:
         return self.labels.get(variant, variant)
@@ -80,6 +82,8 @@ def _check_tables(tables: dict, variants: dict) -> dict[str, dict]:
         reference = {"reference": [_need(t, "reference", str, "tables.table4.")]}
         _variant_list(reference, "reference", "tables.table4.", variants)
         _variant_list(t, "variants", "tables.table4.", variants)
+        if "two_sided" in t:
+            _variant_list(t, "two_sided", "tables.table4.", variants)
     if "table5" in tables:
         t = tables["table5"]
         get_task(_need(t, "task", str, "tables.table5."))
@@ -114,9 +118,12 @@ def parse(raw: dict) -> ReportSettings:
     if not isinstance(raw, dict):
         raise BamError("settings: the top level must be a JSON object")
     variants = _need(raw, "variants", dict, "")
-    labels = {}
+    labels, variant_tasks = {}, {}
     for v, entry in variants.items():
         labels[v] = _need(entry, "label", str, f"variants.{v}.")
+        if "tasks" in entry:
+            variant_tasks[v] = tuple(_need(entry, "tasks", list, f"variants.{v}."))
+    order = tuple(_variant_list(raw, "order", "", variants) if "order" in raw else labels)
     tasks = tuple(_need(raw, "tasks", list, ""))
     for t in tasks:
         get_task(t)
@@ -129,7 +136,7 @@ def parse(raw: dict) -> ReportSettings:
     for name, reason in left_out.items():
         if name not in TABLES or not isinstance(reason, str):
             raise BamError(f"settings: tables_left_out.{name}: must be a known table with a reason, got {reason!r}")
-    return ReportSettings(labels, tasks, source, stats, tables, left_out)
+    return ReportSettings(labels, tasks, source, stats, tables, left_out, order, variant_tasks)
 
 
 def load(path: str | Path) -> ReportSettings:

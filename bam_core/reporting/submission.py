@@ -1,25 +1,38 @@
-"""`bam submission --scores S --runs-dir results/runs --variant single-multi --out-dir results/submission`
+"""`bam submission --scores S --runs-dir results/runs --data-dir results/data --variant single-multi --out-dir D`
 
 The paper's Table 2 procedure: of the variant's seeds, take the one with the best average dev score
 and write its test predictions as the GLUE leaderboard's TSV files (`index<TAB>prediction`, rows in
-idx order, GLUE's label strings). Tasks without test predictions are listed in README.txt.
+idx order, the server's labels). AX is predicted by the MNLI head; WNLI, left out of training as in
+BERT and the paper, gets the majority class of its training set. Every file is checked against the
+test split it answers (every row, nothing else, labels in the server's vocabulary) before any is
+written. An experiment without every task writes the files it can and a README naming the rest;
+`bam submission-zip` then packs a complete set into the one zip the server takes.
 """
 
 from __future__ import annotations
 
 import argparse
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
-from bam_core.data.tasks import PAPER_TASKS, get_task
+from bam_core.data.tasks import get_task
 from bam_core.errors import BamError
-from bam_core.io import write_text
+from bam_core.io import atomic_output, write_text
 from bam_core.reporting.stats import read_scores
 
-FILES = {"MNLI": "MNLI-m.tsv"}  # the leaderboard's name where it differs from the task's (MNLI: matched)
-NUMERIC_LABELS = {"CoLA", "SST-2", "MRPC", "QQP", "WNLI"}  # GLUE expects 0/1 here, label strings elsewhere
+# The server's file per task, in the leaderboard's order. Names as the GLUE server expects them
+# (nyu-mll/jiant, jiant/scripts/benchmarks/benchmark_submission_formatter.py: GlueBenchmark's
+# BENCHMARK_SUBMISSION_FILENAMES; the same names in keras-nlp's GLUE guide): MNLI is MNLI-m (matched).
+SERVER_FILES = {"CoLA": "CoLA.tsv", "SST-2": "SST-2.tsv", "MRPC": "MRPC.tsv", "STS-B": "STS-B.tsv",
+                "QQP": "QQP.tsv", "MNLI": "MNLI-m.tsv", "MNLI-mm": "MNLI-mm.tsv", "QNLI": "QNLI.tsv",
+                "RTE": "RTE.tsv", "WNLI": "WNLI.tsv", "AX": "AX.tsv"}
+NUMERIC_LABELS = {"CoLA", "SST-2", "MRPC", "QQP", "WNLI"}  # 0/1 on the server; label strings elsewhere
+MAJORITY = "WNLI"  # never trained on: the majority class of its training set
+HEADER = "index\tprediction"
 
 
 def best_seed(scores: pd.DataFrame, variant: str) -> tuple[int, float]:
@@ -31,17 +44,27 @@ def best_seed(scores: pd.DataFrame, variant: str) -> tuple[int, float]:
     return int(best["seed"]), float(best["score"])
 
 
-def glue_column(task_name: str, prediction: np.ndarray) -> pd.Series:
-    """Predictions (class index, or STS-B value on 0-5) as the strings GLUE's server reads."""
+def vocabulary(task_name: str) -> list[str] | None:
+    """The labels the server reads for a task; None for STS-B (a float in [0, 5])."""
     task = get_task(task_name)
     if task.is_regression:
+        return None
+    return [str(i) for i in range(task.num_outputs)] if task_name in NUMERIC_LABELS else list(task.labels)
+
+
+def glue_column(task_name: str, prediction: np.ndarray) -> pd.Series:
+    """Predictions (class index, or STS-B value on 0-5) as the strings GLUE's server reads."""
+    name, vocab = SERVER_FILES[task_name], vocabulary(task_name)
+    if vocab is None:
+        bad = int(np.count_nonzero(~np.isfinite(prediction)))
+        if bad:
+            raise BamError(f"{name}: {bad} of {len(prediction)} predictions are not numbers")
         return pd.Series(np.clip(prediction, 0.0, 5.0)).map("{:.3f}".format)
-    classes = prediction.astype(np.int64)
-    if (classes != prediction).any() or classes.min() < 0 or classes.max() >= task.num_outputs:
-        raise BamError(f"{task_name}: test predictions must be class indices 0..{task.num_outputs - 1}")
-    if task_name in NUMERIC_LABELS:
-        return pd.Series(classes).astype(str)
-    return pd.Series(np.asarray(task.labels, dtype=object)[classes])
+    inside = np.isin(prediction, np.arange(len(vocab)))
+    if not inside.all():
+        raise BamError(f"{name}: {int(np.count_nonzero(~inside))} of {len(prediction)} predictions are outside "
+                       f"the server's labels ({', '.join(vocab)})")
+    return pd.Series(np.asarray(vocab, dtype=object)[prediction.astype(np.int64)])
 
 
 def test_predictions(runs_dir: str | Path, variant: str, seed: int) -> pd.DataFrame:
@@ -52,38 +75,118 @@ def test_predictions(runs_dir: str | Path, variant: str, seed: int) -> pd.DataFr
     return preds[preds["split"] == "test"]
 
 
-def write_submission(scores: pd.DataFrame, runs_dir: str | Path, variant: str, out_dir: str | Path) -> list[str]:
-    """Write the TSVs and README.txt; returns the tasks that had no test predictions."""
-    seed, avg = best_seed(scores, variant)
-    preds = test_predictions(runs_dir, variant, seed)
-    tasks = list(PAPER_TASKS) + (["WNLI"] if (preds["task"] == "WNLI").any() else [])
-    written, missing = [], []
-    for task in tasks:
-        rows = preds[preds["task"] == task].sort_values("idx")
-        if rows.empty:
-            missing.append(task)
-            continue
-        if rows["idx"].duplicated().any():
-            raise BamError(f"{variant} seed {seed}: {task} has duplicate test idx values")
+def split_column(data_dir: str | Path, task: str, split: str, column: str) -> np.ndarray | None:
+    """One column of a prepared split (None when the task was not prepared)."""
+    path = Path(data_dir) / task / f"{split}.parquet"
+    return pq.read_table(path, columns=[column]).column(column).to_numpy() if path.exists() else None
+
+
+def majority_rows(data_dir: str | Path, task: str) -> tuple[pd.DataFrame, str] | None:
+    """Every test row labelled with the training set's most frequent class (ties: the lower index)."""
+    labels, idx = split_column(data_dir, task, "train", "label"), split_column(data_dir, task, "test", "idx")
+    if labels is None or idx is None:
+        return None
+    if not len(labels):
+        raise BamError(f"{Path(data_dir) / task / 'train.parquet'}: no training rows to take the majority class of")
+    counts = np.bincount(labels.astype(np.int64), minlength=get_task(task).num_outputs)
+    majority = int(np.argmax(counts))
+    note = (f"the majority class of its training set ({get_task(task).labels[majority]}, {counts[majority]} of "
+            f"{len(labels)}) for every row: WNLI is left out of training, as in the paper and BERT")
+    return pd.DataFrame({"idx": idx, "prediction": float(majority)}), note
+
+
+def checked_rows(rows: pd.DataFrame, test_idx: np.ndarray | None, name: str) -> pd.DataFrame:
+    """The predictions of one file, one per test row in idx order; anything else is refused."""
+    if test_idx is None:
+        raise BamError(f"{name}: the task's test split is not prepared (results/data/<task>/test.parquet)")
+    if rows["idx"].duplicated().any():
+        raise BamError(f"{name}: {int(rows['idx'].duplicated().sum())} test rows are predicted twice")
+    predicted = rows["idx"].to_numpy()
+    absent = np.setdiff1d(test_idx, predicted, assume_unique=True)  # both unique: idx is the row number
+    if absent.size:
+        raise BamError(f"{name}: {absent.size} of {len(test_idx)} test rows have no prediction")
+    extra = np.setdiff1d(predicted, test_idx, assume_unique=True)
+    if extra.size:
+        raise BamError(f"{name}: {extra.size} predictions for rows not in the test split ({len(test_idx)} rows)")
+    return rows.sort_values("idx")
+
+
+def submission_files(preds: pd.DataFrame, data_dir) -> tuple[dict[str, pd.DataFrame], dict[str, str], list[str]]:
+    """(file name -> TSV frame, file name -> note, tasks absent), every file checked before any is written."""
+    files, notes, absent = {}, {}, []
+    for task, name in SERVER_FILES.items():
+        if task == MAJORITY:
+            made = majority_rows(data_dir, task)
+            if made is None:
+                absent.append(task)
+                continue
+            rows, notes[name] = made
+        else:
+            rows = preds[preds["task"] == task]
+            if rows.empty:
+                absent.append(task)
+                continue
+            rows = checked_rows(rows, split_column(data_dir, task, "test", "idx"), name)
+            if get_task(task).head:
+                notes[name] = f"predicted by the {get_task(task).head} head"
         labels = glue_column(task, rows["prediction"].to_numpy())
-        tsv = pd.DataFrame({"index": rows["idx"].to_numpy(), "prediction": labels})
-        name = FILES.get(task, f"{task}.tsv")
-        write_text(tsv.to_csv(sep="\t", index=False), Path(out_dir) / name)
-        written.append(f"{name} ({len(tsv)} rows)")
-    lines = [f"GLUE test predictions of {variant}, seed {seed} (best Avg dev score: {avg:.2f}).", "",
-             "Files:", *(f"  {w}" for w in written), ""]
-    lines += (["Tasks without test predictions (no file written):", *(f"  {t}" for t in missing)]
-              if missing else ["Every task has test predictions."])
-    write_text("\n".join(lines) + "\n", Path(out_dir) / "README.txt")
-    return missing
+        files[name] = pd.DataFrame({"index": rows["idx"].to_numpy(), "prediction": labels.to_numpy()})
+    return files, notes, absent
+
+
+def readme(variant: str, seed: int, avg: float, files: dict, notes: dict, absent: list[str]) -> str:
+    lines = [f"GLUE test predictions of {variant}, seed {seed} (best Avg dev score: {avg:.2f}).", "", "Files:"]
+    lines += [f"  {n} ({len(f)} rows)" + (f": {notes[n]}" if n in notes else "") for n, f in files.items()]
+    if absent:
+        lines += ["", "Absent (no test predictions in this experiment), so no submission zip:",
+                  *(f"  {SERVER_FILES[t]}" for t in absent)]
+    else:
+        lines += ["", "Every file the GLUE server wants is here (results/submission.zip packs them)."]
+    return "\n".join(lines) + "\n"
+
+
+def write_submission(scores: pd.DataFrame, runs_dir, variant: str, data_dir, out_dir) -> list[str]:
+    """Write the TSVs and README.txt; returns the tasks without a file."""
+    seed, avg = best_seed(scores, variant)
+    files, notes, absent = submission_files(test_predictions(runs_dir, variant, seed), data_dir)
+    for name, frame in files.items():
+        write_text(frame.to_csv(sep="\t", index=False), Path(out_dir) / name)
+    write_text(readme(variant, seed, avg, files, notes, absent), Path(out_dir) / "README.txt")
+    return absent
+
+
+def write_zip(submission_dir, out: str | Path) -> None:
+    """The server's zip: the eleven TSVs at its top level, refused if one is missing or not a submission file."""
+    folder = Path(submission_dir)
+    missing = [n for n in SERVER_FILES.values() if not (folder / n).is_file()]
+    if missing:
+        raise BamError(f"{folder}: {len(missing)} of {len(SERVER_FILES)} files missing ({', '.join(missing)}); "
+                       "the GLUE server wants all of them")
+    for name in SERVER_FILES.values():
+        with open(folder / name, encoding="utf-8") as f:
+            if f.readline().rstrip("\n") != HEADER:
+                raise BamError(f"{folder / name}: the first line is not {HEADER!r}")
+    with atomic_output(out) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in SERVER_FILES.values():
+            archive.write(folder / name, arcname=name)
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="bam submission", description=__doc__.splitlines()[0])
     parser.add_argument("--scores", required=True)
     parser.add_argument("--runs-dir", required=True)
+    parser.add_argument("--data-dir", required=True, help="results/data: the test splits the files answer")
     parser.add_argument("--variant", default="single-multi")
     parser.add_argument("--out-dir", required=True)
     args = parser.parse_args(argv)
-    write_submission(read_scores(args.scores), args.runs_dir, args.variant, args.out_dir)
+    write_submission(read_scores(args.scores), args.runs_dir, args.variant, args.data_dir, args.out_dir)
+    return 0
+
+
+def zip_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="bam submission-zip", description=write_zip.__doc__)
+    parser.add_argument("--submission-dir", required=True)
+    parser.add_argument("--out", required=True, help="results/submission.zip")
+    args = parser.parse_args(argv)
+    write_zip(args.submission_dir, args.out)
     return 0

@@ -132,7 +132,18 @@ def table4(r: Report) -> pd.DataFrame:
     for v in spec["variants"]:
         rows[r.label(v)] = [number(r.median(v, t) - r.median(ref, t), signed=True)
                             + stars(r.p_holm("table4", v, ref, t), levels) for t in r.columns]
+    for v in spec.get("two_sided", []):
+        rows[f"{r.label(v)} (two-sided)"] = [number(r.median(v, t) - r.median(ref, t), signed=True)
+                                             + stars(r.p_holm("table4", v, ref, t), levels) for t in r.columns]
     return pd.DataFrame.from_dict(rows, orient="index", columns=r.columns)
+
+
+def table4_notes(r: Report) -> list[str]:
+    """What a two-sided row tests: the paper's claim (section 5) that it is no different from the reference."""
+    spec = r.settings.table("table4")
+    return [f"{r.label(v)} (two-sided): two-sided Mann-Whitney U against {r.label(spec['reference'])}, "
+            "the paper's section 5 claim of no significant difference; stars mark a difference"
+            for v in spec.get("two_sided", [])]
 
 
 def table5(r: Report) -> pd.DataFrame:
@@ -225,7 +236,8 @@ def frames(r: Report, sizes: dict[str, dict]) -> dict[str, tuple[pd.DataFrame, l
     out = {}
     for name, make in makers.items():
         if name in r.settings.tables:
-            notes = r.stats[name][1] + (size_notes(sizes) if name == "table1" else [])
+            notes = (r.stats[name][1] + (size_notes(sizes) if name == "table1" else [])
+                     + (table4_notes(r) if name == "table4" else []))
             out[name] = (make(), notes)
     return out
 

@@ -12,6 +12,7 @@ from snakemake.utils import validate
 from bam_core.experiment.cluster import check_workflow_profile, mem_for, runtime_for
 from bam_core.experiment.code_version import code_fingerprint
 from bam_core.experiment.config import check_config
+from bam_core.data.tasks import evaluation_tasks
 from bam_core.errors import BamError
 from bam_core.experiment.table_choice import left_out_note
 from bam_core.experiment.variants import ALL, SINGLE, Plan, check_data_source
@@ -31,6 +32,8 @@ except BamError as err:
     sys.exit(f"config error: {err}")
 
 TASKS = list(PLAN.tasks)
+# TASKS, their evaluation sets (MNLI-mm, AX) and WNLI for the submission
+DATA_TASKS = PLAN.data_tasks
 TRAIN_GPUS = max(r["gpu"] for r in config["training"]["resources"].values())
 ENCODER = config["encoder"]["name"]
 DEMO_ENCODER = config["encoder"]["pretrained"] is None
@@ -60,7 +63,7 @@ def _alternatives(names):
 
 
 wildcard_constraints:
-    task=_alternatives(TASKS),
+    task=_alternatives(DATA_TASKS),
     seed=r"\d+",
     teacher_seeds=r"\d+(\+\d+)*",
     group=_alternatives(TASKS + [ALL]),
@@ -71,15 +74,17 @@ wildcard_constraints:
 
 
 def final_outputs():
-    """The targets of the default run: scores, tables, figures, submission files and the cost table."""
+    """The targets of the default run: scores, tables (LaTeX and Markdown), figures, submission files (and
+    the server's zip when the experiment has every GLUE task) and the cost table."""
     return [
         "results/scores.parquet",
         "results/tables/all_tables.tex",
+        "results/tables/tables.md",
         "results/tables/paper_vs_run.tex",
         "results/tables/cost.tex",
         "results/figures/training_curve.png",
         "results/submission",
-    ]
+    ] + (["results/submission.zip"] if PLAN.submission_complete else [])
 
 
 def output_dir(wildcards, output):
@@ -155,7 +160,7 @@ def train_inputs(wildcards):
     inputs = {
         "tokens": [
             f"{TOKENS_DIR}/{t}/{s}.parquet"
-            for t in tasks
+            for t in tasks + evaluation_tasks(tasks)
             for s in ("train", "dev", "test")
         ],
     }
@@ -314,3 +319,10 @@ def curve_history(wildcards):
 def submission_predictions(wildcards):
     variant = config["submission_variant"]
     return [f for s in PLAN.seeds for f in run_files(variant, s, "predictions.parquet")]
+
+
+def submission_data(wildcards):
+    """The test splits the files answer, and WNLI's training labels (its majority class)."""
+    return [f"results/data/{t}/test.parquet" for t in DATA_TASKS] + [
+        "results/data/WNLI/train.parquet"
+    ]

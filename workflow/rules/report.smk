@@ -34,6 +34,7 @@ rule submission:
     input:
         scores="results/scores.parquet",
         predictions=submission_predictions,
+        data=submission_data,
     output:
         report(
             directory("results/submission"),
@@ -50,5 +51,25 @@ rule submission:
         variant=config["submission_variant"],
         code=code_fingerprint("submission"),
     shell:
-        "bam submission --scores {input.scores} --runs-dir results/runs --variant {params.variant}"
-        " --out-dir {output} > {log} 2>&1"
+        "bam submission --scores {input.scores} --runs-dir results/runs --data-dir results/data"
+        " --variant {params.variant} --out-dir {output} > {log} 2>&1"
+
+
+rule submission_zip:
+    input:
+        "results/submission",
+    output:
+        report(
+            "results/submission.zip",
+            category="GLUE submission",
+            caption="../report/submission_zip.rst",
+        ),
+    log:
+        "results/logs/submission_zip.log",
+    localrule: True
+    conda:
+        CONDA_ENV
+    params:
+        code=code_fingerprint("submission-zip"),
+    shell:
+        "bam submission-zip --submission-dir {input} --out {output} > {log} 2>&1"

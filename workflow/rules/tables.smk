@@ -1,5 +1,5 @@
 # Statistics -> the paper's Tables 1, 3, 4 and 5 and the extensions table as LaTeX (+ a standalone
-# document), the cost table, and all of them as Markdown (`snakemake --cores 2 results/tables/tables.md`).
+# document), the cost table, and all of them as Markdown (results/tables/tables.md).
 
 
 rule tables:
