@@ -31,7 +31,7 @@ def predictions(spec: dict) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    """An uninterrupted 3-epoch multi-task run (143 steps) that the resumed runs must reproduce."""
+    """An uninterrupted 3-epoch multi-task run (144 steps) that the resumed runs must reproduce."""
     spec = tiny_spec(tmp_path_factory.mktemp("ref"), epochs=3, checkpoint_every=10)
     metrics = run(spec)
     return spec, metrics
@@ -40,7 +40,7 @@ def reference(tmp_path_factory):
 def test_outputs_of_a_run(reference):
     spec, metrics = reference
     out = Path(spec["output_dir"])
-    assert metrics["steps"] == 143  # ceil(3 * (300 + 160 + 200 + 100) / 16)
+    assert metrics["steps"] == 144  # 3 * ceil((300 + 160 + 200 + 100) / 16): one copy of each task
     assert json.loads((out / "metrics.json").read_text())["tasks"].keys() == {"CoLA", "MRPC", "STS-B", "RTE"}
     pred = predictions(spec)
     assert pred.groupby(["task", "split"]).size().to_dict() == {
@@ -51,7 +51,7 @@ def test_outputs_of_a_run(reference):
     logits = pd.read_parquet(out / "logits.parquet")
     assert logits.groupby(["task", "split"]).size()[("CoLA", "train")] == 300
     history = pd.read_parquet(out / "history.parquet")
-    assert list(history.columns) == ["task", "step", "lambda", "loss", "lr"] and len(history) == 143
+    assert list(history.columns) == ["task", "step", "lambda", "loss", "lr"] and len(history) == 144
     assert not Path(spec["resume_dir"]).exists()  # deleted after success
 
 
@@ -166,15 +166,15 @@ class PreemptAfter:
 def test_single_mode_preempted_in_second_task_resumes_identically(tmp_path, monkeypatch):
     from bam_core.method import checkpoint
 
-    spec = tiny_spec(tmp_path, mode="single", tasks=["RTE", "STS-B"], epochs=2)  # 13 + 25 steps
+    spec = tiny_spec(tmp_path, mode="single", tasks=["RTE", "STS-B"], epochs=2)  # 2 * ceil(100 / 16) + 2 * ceil(200 / 16) = 14 + 26 steps
     run(spec)
     reference = predictions(spec)
     spec = {**spec, "output_dir": str(tmp_path / "run2")}
     with monkeypatch.context() as m:
         m.setattr(checkpoint, "StopSignals", lambda: PreemptAfter(20))
-        with pytest.raises(checkpoint.Preempted, match="checkpoint saved at step 8, exiting on SIGTERM"):
+        with pytest.raises(checkpoint.Preempted, match="checkpoint saved at step 7, exiting on SIGTERM"):
             run(spec)
     state = torch.load(Path(spec["resume_dir"]) / "resume.pt", weights_only=False)
-    assert list(state["finished"]) == ["RTE"] and state["unit"] == ["STS-B"] and state["step"] == 8
+    assert list(state["finished"]) == ["RTE"] and state["unit"] == ["STS-B"] and state["step"] == 7
     run(spec)
     pd.testing.assert_frame_equal(reference, predictions(spec))
