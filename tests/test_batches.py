@@ -11,7 +11,14 @@ from tiny_data import write_tiny_tokens
 from bam_core.data import glue_tsv
 from bam_core.data.tasks import get_task
 from bam_core.io import write_parquet
-from bam_core.method.batches import TaskBatches, TaskData, collate, double_unordered, length_groups, load_split
+from bam_core.method.batches import (
+    TaskBatches,
+    TaskData,
+    collate,
+    double_unordered,
+    length_groups,
+    load_split,
+)
 
 GLUE = Path(__file__).resolve().parents[2] / "shared" / "glue"
 
@@ -90,7 +97,10 @@ def test_batches_group_tasks_and_are_deterministic(tmp_path):
 def glue_lengths(task: str) -> np.ndarray:
     """Approximate token lengths of a GLUE train set: words + [CLS] and [SEP]s (tokenizer-free, fast)."""
     table = glue_tsv.load_split(get_task(task), GLUE, "train")
-    words = lambda col: np.array([len(t.split()) for t in table.column(col).to_pylist()])  # noqa: E731
+
+    def words(col):
+        return np.array([len(t.split()) for t in table.column(col).to_pylist()])
+
     lengths = 2 + words("text_a")
     if get_task(task).pair:
         lengths += 1 + words("text_b")

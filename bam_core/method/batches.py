@@ -13,6 +13,7 @@ resuming needs no sampler state. Rows are grouped by task, so each task head see
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from itertools import pairwise
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -126,8 +127,8 @@ class Batch:
     def computed_tokens(self) -> int:
         return sum(ids.numel() for ids, _, _ in self.groups)
 
-    def to(self, device, non_blocking=False) -> "Batch":
-        move = lambda t: t.to(device, non_blocking=non_blocking)  # noqa: E731
+    def to(self, device, non_blocking=False) -> Batch:
+        move = lambda t: t.to(device, non_blocking=non_blocking)
         return replace(
             self,
             groups=[tuple(move(t) for t in g) for g in self.groups],
@@ -161,7 +162,7 @@ def length_groups(lengths: np.ndarray, group_cost: float | None) -> list[np.ndar
     edges = [0] + bounds[::-1]
     if len(edges) == 2:
         return [np.arange(n)]
-    return [order[lo:hi] for lo, hi in zip(edges[:-1], edges[1:])]
+    return [order[lo:hi] for lo, hi in pairwise(edges)]
 
 
 def _ragged(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:

@@ -136,7 +136,10 @@ def save_model(model: MultiTaskModel, path: str | Path) -> None:
 @torch.inference_mode()
 def predict(model: MultiTaskModel, data, batch_size: int, device, autocast) -> np.ndarray:
     """Model outputs for every row of a TaskData, in row order: (n, classes) logits or (n, 1) regression."""
-    from bam_core.method.batches import GROUP_COST, collate  # local: batches imports nothing from here, keep it that way
+    from bam_core.method.batches import (  # local: batches imports nothing from here, keep it that way
+        GROUP_COST,
+        collate,
+    )
 
     was_training = model.training
     model.eval()
