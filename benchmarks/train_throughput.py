@@ -8,9 +8,12 @@ train subsets of SST-2, CoLA, MRPC and RTE from ../shared/glue, else synthetic t
 lengths), same batch size and optimiser settings (AdamW, lr 5e-5, eps 1e-6, wd 0.01, warm-up 10%, clip 1.0).
 Trainer runs three ways: padded to 128 (the GLUE example script's default), DataCollatorWithPadding, and
 train_sampling_strategy="group_by_length". Ours is the multi-task path of `bam train` on the four
-tasks (exponent 1.0: plain shuffling), through TaskBatches + training_step. The first --warmup steps
-of each are excluded. Prints examples/s, the share of real tokens among those computed, and last:
-`speed-up vs Trainer: padded Ax, dynamic Bx, grouped Cx` (best of --repeats interleaved rounds). Asserts nothing.
+tasks (exponent 1.0: plain shuffling), through TaskBatches + training_step, once per batching: mixed
+(the default: random task composition, each batch run as length groups) and bucketed (length pools).
+The first --warmup steps of each are excluded. Prints per way examples/s, the share of real tokens
+among those computed and, for ours, the share of the epoch's batches at least 90% one task; last:
+`speed-up vs Trainer: padded Ax, dynamic Bx, grouped Cx` of the DEFAULT batching (best of --repeats
+interleaved rounds). Asserts nothing.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bam_core.io import write_parquet  # noqa: E402
-from bam_core.method.batches import TaskBatches, load_split  # noqa: E402
+from bam_core.method.batches import GROUP_COST, TaskBatches, load_split  # noqa: E402
 from bam_core.method.model import build_model  # noqa: E402
 from bam_core.method.optim import build_optimizer  # noqa: E402
 from bam_core.method.spec import RunSpec  # noqa: E402
@@ -117,14 +120,22 @@ def write_tokens(data: dict, tokens_dir: Path, pad_id: int) -> None:
         write_parquet(table, tokens_dir / task / "train.parquet", {"bam.pad_token_id": str(pad_id)})
 
 
-def run_ours(data, init, tokenizer, args, steps: int, work: Path):
-    """`bam train`'s multi-task batching and step function; returns (examples/s, real-token share)."""
+def one_task_share(plan: TaskBatches) -> float:
+    """Share of the first epoch's batches at least 90% one task (random batches of 32 from 4 tasks: ~0)."""
+    tasks, _ = plan.epoch_plan(0)
+    return float(np.mean([np.bincount(row).max() >= 0.9 * len(row) for row in tasks]))
+
+
+def run_ours(data, init, tokenizer, args, steps: int, work: Path, batching: str):
+    """`bam train`'s multi-task batching and step function; returns (examples/s, real-token share, one-task share)."""
     write_tokens(data, work / "tokens", tokenizer.pad_token_id)
     spec = RunSpec(tasks=list(TASKS), tokens_dir=str(work / "tokens"), init=init, lr=5e-5, batch_size=args.batch_size,
-                   sampling_exponent=1.0, device=args.device, seed=0, output_dir="-", resume_dir="-")
+                   sampling_exponent=1.0, device=args.device, seed=0, output_dir="-", resume_dir="-",
+                   batching=batching)
     device, autocast = setup_device(spec)
     parts = [load_split(spec.tokens_dir, t, "train", spec.max_seq_length) for t in TASKS]
-    plan = TaskBatches(parts, spec.batch_size, epochs=1, exponent=spec.sampling_exponent, seed=spec.seed)
+    plan = TaskBatches(parts, spec.batch_size, epochs=1, exponent=spec.sampling_exponent, seed=spec.seed,
+                       batching=spec.batching, epoch=spec.epoch, group_cost=GROUP_COST[device.type])
     torch.manual_seed(0)
     model = build_model(spec.init, list(TASKS), spec.dropout, spec.regression_head).to(device).train()
     optimizer, scheduler = build_optimizer(model, spec, plan.total_steps)
@@ -136,9 +147,10 @@ def run_ours(data, init, tokenizer, args, steps: int, work: Path):
         batch = plan.batch(step, pin=device.type == "cuda").to(device, non_blocking=True)
         training_step(model, optimizer, scheduler, batch, step / plan.total_steps, spec, autocast)
         if step >= args.warmup:
-            real, computed = real + batch.real_tokens, computed + batch.input_ids.numel()
+            real, computed = real + batch.real_tokens, computed + batch.computed_tokens
     sync(device)
-    return (steps - args.warmup) * args.batch_size / (time.perf_counter() - start), real / computed
+    rate = (steps - args.warmup) * args.batch_size / (time.perf_counter() - start)
+    return rate, real / computed, one_task_share(plan)
 
 
 def sync(device):
@@ -227,18 +239,22 @@ def main(argv=None) -> int:
               f"device {args.device}, {torch.get_num_threads()} threads")
         rates, shares = {}, {}
         for rep in range(args.repeats):  # interleaved rounds: a burst of load on a shared machine hits all ways
-            for way in ("ours", "padded", "dynamic", "grouped"):
+            for way in ("mixed", "bucketed", "padded", "dynamic", "grouped"):
+                one_task = ""
                 with open(os.devnull, "w") as quiet, contextlib.redirect_stderr(quiet), contextlib.redirect_stdout(quiet):
-                    if way == "ours":
-                        rate, shares[way] = run_ours(data, init, tokenizer, args, steps, work)
+                    if way in ("mixed", "bucketed"):
+                        rate, shares[way], share = run_ours(data, init, tokenizer, args, steps, work, way)
+                        one_task = f"   batches >= 90% one task {100 * share:5.1f}%"
                     else:
                         rate, shares[way] = run_trainer(data, tokenizer, init, args, steps, way, work)
                 rates.setdefault(way, []).append(rate)
-                label = "bam train (bucketed)" if way == "ours" else f"Trainer {way}"
+                label = f"bam train ({way})" if way in ("mixed", "bucketed") else f"Trainer {way}"
                 print(f"round {rep + 1}: {label:<22} {rate:8.1f} examples/s   real tokens "
-                      f"{100 * shares[way]:5.1f}% of computed", flush=True)
+                      f"{100 * shares[way]:5.1f}% of computed{one_task}", flush=True)
     best = {way: max(r) for way, r in rates.items()}  # best of the rounds, the same rule for every way
-    print("speed-up vs Trainer: " + ", ".join(f"{w} {best['ours'] / best[w]:.1f}x" for w in ("padded", "dynamic", "grouped")))
+    print(f"bucketed vs mixed: {best['bucketed'] / best['mixed']:.2f}x")
+    default = RunSpec.batching  # the speed-up is the default batching's
+    print("speed-up vs Trainer: " + ", ".join(f"{w} {best[default] / best[w]:.1f}x" for w in ("padded", "dynamic", "grouped")))
     return 0
 
 

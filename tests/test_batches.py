@@ -1,12 +1,26 @@
-"""Length-bucketed batches, task grouping, padding, and the sentence-order swap."""
+"""Batchings (mixed, bucketed), length groups, task grouping, padding, and the sentence-order swap."""
+
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pytest
 import torch
 from tiny_data import write_tiny_tokens
 
+from bam_core.data import glue_tsv
+from bam_core.data.tasks import get_task
 from bam_core.io import write_parquet
-from bam_core.method.batches import TaskBatches, collate, double_unordered, load_split
+from bam_core.method.batches import (
+    TaskBatches,
+    TaskData,
+    collate,
+    double_unordered,
+    length_groups,
+    load_split,
+)
+
+GLUE = Path(__file__).resolve().parents[2] / "shared" / "glue"
 
 torch.set_num_threads(1)
 
@@ -27,35 +41,91 @@ def test_double_unordered_swaps_sentences_at_token_level(tmp_path):
     assert data.labels.tolist() == [1.0, 0.5, 1.0, 0.5]  # scaled by 1/5
     assert data.idx.tolist() == [0, 1, 0, 1]
     batch = collate([data], np.zeros(4, np.int64), np.arange(4))
-    assert batch.input_ids.tolist() == [[1, 5, 6, 2, 7, 2, 0], [1, 8, 2, 9, 10, 11, 2],
+    ((input_ids, token_type_ids, attention_mask),) = batch.groups
+    assert input_ids.tolist() == [[1, 5, 6, 2, 7, 2, 0], [1, 8, 2, 9, 10, 11, 2],
                                         [1, 7, 2, 5, 6, 2, 0], [1, 9, 10, 11, 2, 8, 2]]
-    assert batch.token_type_ids.tolist() == [[0, 0, 0, 0, 1, 1, 0], [0, 0, 0, 1, 1, 1, 1],
+    assert token_type_ids.tolist() == [[0, 0, 0, 0, 1, 1, 0], [0, 0, 0, 1, 1, 1, 1],
                                              [0, 0, 0, 1, 1, 1, 0], [0, 0, 0, 0, 0, 1, 1]]
-    assert batch.attention_mask.sum(1).tolist() == [6, 7, 6, 7]
-    assert batch.real_tokens == 26
+    assert attention_mask.sum(1).tolist() == [6, 7, 6, 7]
+    assert batch.real_tokens == 26 and batch.computed_tokens == 28 and batch.restore is None
 
 
 def test_truncation_keeps_the_first_tokens(tmp_path):
     write_rows(tmp_path / "CoLA" / "train.parquet", [[1, 4, 5, 6, 2]], [[0] * 5], [1.0])
     batch = collate([load_split(tmp_path, "CoLA", "train", 3)], np.zeros(1, np.int64), np.zeros(1, np.int64))
-    assert batch.input_ids.tolist() == [[1, 4, 5]]
+    assert batch.groups[0][0].tolist() == [[1, 4, 5]]
 
 
-def test_batches_group_tasks_and_bucket_lengths(tmp_path):
+def test_length_groups_minimise_padded_tokens_plus_cost():
+    lengths = np.array([70, 10, 12, 65, 11, 128])
+    # one group in batch order
+    assert [g.tolist() for g in length_groups(lengths, None)] == [[0, 1, 2, 3, 4, 5]]
+    # cost 100: {10, 11, 12} 3*12 + {65, 70} 2*70 + {128} 128 + 3*100 = 604, against one group 6*128 + 100 = 868,
+    # {10,11,12} + {65,70,128}: 36 + 384 + 200 = 620; {10..70} + {128}: 350 + 128 + 200 = 678
+    assert [g.tolist() for g in length_groups(lengths, 100)] == [[1, 4, 2], [3, 0], [5]]
+    assert [g.tolist() for g in length_groups(lengths, 1000)] == [[0, 1, 2, 3, 4, 5]]  # one group: batch order
+
+
+def test_groups_pad_each_to_its_longest_row_and_restore_batch_order(tmp_path):
+    write_rows(tmp_path / "CoLA" / "train.parquet", [[1, 4, 2], [1, 4, 5, 6, 7, 8, 9, 2], [1, 5, 6, 2]],
+               [[0] * 3, [0] * 8, [0] * 4], [1.0, 0.0, 1.0])
+    data = load_split(tmp_path, "CoLA", "train", 128)
+    batch = collate([data], np.zeros(3, np.int64), np.array([0, 1, 2]), group_cost=2)
+    # cost 2: {3, 4} 2*4 + {8} 8 + 2*2 = 20 against 3*8 + 2 = 26
+    assert [g[0].tolist() for g in batch.groups] == [[[1, 4, 2, 0], [1, 5, 6, 2]], [[1, 4, 5, 6, 7, 8, 9, 2]]]
+    assert batch.restore.tolist() == [0, 2, 1]  # concatenated group rows (0, 2, 1) back to batch order
+    assert batch.real_tokens == 15 and batch.computed_tokens == 16
+
+
+def test_batches_group_tasks_and_are_deterministic(tmp_path):
     write_tiny_tokens(tmp_path, tasks=("CoLA", "MNLI"))
     parts = [load_split(tmp_path, t, "train", 128) for t in ("CoLA", "MNLI")]
-    plan = TaskBatches(parts, batch_size=16, epochs=2, exponent=0.75, seed=3, pool_batches=8)
-    assert plan.steps_per_epoch == 69 and plan.total_steps == 138  # ceil(1100 / 16), ceil(2 * 1100 / 16)
+    plan = TaskBatches(parts, batch_size=16, epochs=2, exponent=0.75, seed=3, epoch="sum_of_sizes")
+    assert plan.steps_per_epoch == 69 and plan.total_steps == 138  # ceil(1100 / 16), 2 * 69
+    # reference copies: MNLI 800 has one, CoLA round((800 / 300)^0.25) = round(1.28) = 1: the same epoch
+    assert TaskBatches(parts, 16, 2, 0.75, 3).total_steps == 138
     batch = plan.batch(5)
     names = [s[0] for s in batch.slices]
     assert names == sorted(set(names), key=names.index) and batch.slices[-1][2] == 16  # contiguous per task
-    # bucketing: far less padding than random batches of the same draws
-    tasks, rows = plan.epoch_plan(0)
-    lengths = np.where(tasks == 0, parts[0].lengths[np.minimum(rows, 299)], parts[1].lengths[rows])
-    bucketed_pad = (lengths.max(1, keepdims=True) - lengths).sum()
-    shuffled = np.random.default_rng(0).permutation(lengths.reshape(-1)).reshape(lengths.shape)
-    random_pad = (shuffled.max(1, keepdims=True) - shuffled).sum()
-    assert bucketed_pad < random_pad / 3
     # deterministic from (seed, epoch), so a resumed run sees the same batches
-    again = TaskBatches(parts, batch_size=16, epochs=2, exponent=0.75, seed=3, pool_batches=8)
-    assert torch.equal(again.batch(100).input_ids, plan.batch(100).input_ids)
+    for batching in ("mixed", "bucketed"):
+        one = TaskBatches(parts, 16, 2, 0.75, 3, batching=batching, group_cost=64).batch(100)
+        two = TaskBatches(parts, 16, 2, 0.75, 3, batching=batching, group_cost=64).batch(100)
+        assert all(torch.equal(a[0], b[0]) for a, b in zip(one.groups, two.groups))
+
+
+def glue_lengths(task: str) -> np.ndarray:
+    """Approximate token lengths of a GLUE train set: words + [CLS] and [SEP]s (tokenizer-free, fast)."""
+    table = glue_tsv.load_split(get_task(task), GLUE, "train")
+
+    def words(col):
+        return np.array([len(t.split()) for t in table.column(col).to_pylist()])
+
+    lengths = 2 + words("text_a")
+    if get_task(task).pair:
+        lengths += 1 + words("text_b")
+    return np.minimum(lengths, 128)
+
+
+def share_one_task(tasks: np.ndarray) -> float:
+    """Share of batches (rows of `tasks`) at least 90% of one task."""
+    top = np.array([np.bincount(row).max() for row in tasks])
+    return float(np.mean(top >= 0.9 * tasks.shape[1]))
+
+
+@pytest.mark.skipif(not (GLUE / "RTE" / "train.tsv").exists(), reason="../shared/glue not present")
+def test_task_composition_on_glue_lengths():
+    parts = []
+    for task in ("CoLA", "SST-2", "MRPC", "STS-B", "RTE"):
+        lengths = glue_lengths(task)
+        n = len(lengths)
+        parts.append(TaskData(get_task(task), "train", np.arange(n), np.zeros(1, np.int32), np.zeros(1, np.int8),
+                              np.zeros(n, np.int64), lengths, np.zeros(n), "", 0))
+    shares = {}
+    for batching in ("mixed", "bucketed"):
+        plan = TaskBatches(parts, batch_size=128, epochs=1, exponent=0.75, seed=0, batching=batching)
+        tasks, _ = plan.epoch_plan(0)
+        random = np.random.default_rng(1).permutation(tasks.reshape(-1)).reshape(tasks.shape)  # the same draws
+        shares[batching] = share_one_task(tasks) - share_one_task(random)
+    assert abs(shares["mixed"]) <= 0.01  # the paper's batches: random batches' task composition
+    assert shares["bucketed"] >= 0.05  # length pools make batches of one task

@@ -19,8 +19,8 @@ def test_step_time_at_the_epochs_mean_padded_size():
 
 def test_calibration_of_tiny_units(tmp_path):
     tokens = write_tiny_tokens(tmp_path / "tokens", tasks=("MRPC", "RTE"))
-    units = [{"tasks": ["MRPC"], "batch_size": 8, "sampling_exponent": 1.0, "double_unordered": True},
-             {"tasks": ["MRPC", "RTE"], "batch_size": 16, "sampling_exponent": 0.75, "double_unordered": False}]
+    units = [{"tasks": ["MRPC"], "batch_size": 8, "batching": "mixed", "sampling_exponent": 1.0, "double_unordered": True},
+             {"tasks": ["MRPC", "RTE"], "batch_size": 16, "batching": "bucketed", "sampling_exponent": 0.75, "double_unordered": False}]
     spec = {"mode": "multi", "encoder": {"name": "tiny"}, "tasks": ["MRPC", "RTE"], "tokens_dir": str(tokens),
             "init": {"kind": "config", "path": str(write_tiny_config(tmp_path / "encoder"))},
             "max_seq_length": 64, "device": "cpu", "precision": "auto", "num_threads": 1, "dropout": 0.1,

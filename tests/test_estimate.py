@@ -29,14 +29,14 @@ def test_planned_steps():
 
 
 def test_units_of_a_run():
-    spec = {"mode": "single", "tasks": ["CoLA", "MRPC"], "batch_size": 32, "sampling_exponent": 0.75,
+    spec = {"mode": "single", "tasks": ["CoLA", "MRPC"], "batch_size": 32, "sampling_exponent": 0.75, "batching": "mixed",
             "double_unordered": True}
     assert run_units(spec) == [
-        {"tasks": ["CoLA"], "batch_size": 32, "sampling_exponent": 1.0, "double_unordered": False},
-        {"tasks": ["MRPC"], "batch_size": 32, "sampling_exponent": 1.0, "double_unordered": True},
+        {"tasks": ["CoLA"], "batch_size": 32, "batching": "mixed", "sampling_exponent": 1.0, "double_unordered": False},
+        {"tasks": ["MRPC"], "batch_size": 32, "batching": "mixed", "sampling_exponent": 1.0, "double_unordered": True},
     ]
     assert run_units(dict(spec, mode="multi")) == [
-        {"tasks": ["CoLA", "MRPC"], "batch_size": 32, "sampling_exponent": 0.75, "double_unordered": True}]
+        {"tasks": ["CoLA", "MRPC"], "batch_size": 32, "batching": "mixed", "sampling_exponent": 0.75, "double_unordered": True}]
 
 
 def _calibration(spec, fingerprints, step_seconds):
@@ -66,10 +66,12 @@ def test_job_seconds_by_hand(tmp_path, monkeypatch):
     plan = write_calibrations(tmp_path, MINI)
     estimate = Estimate(plan, ENCODER, TOKENS, [f"results/estimate/calibration/{m}.json" for m in ("single", "multi")])
     assert set(estimate.calibrations) == {"single", "multi"} and not estimate.stale
-    # multi: 1100 rows / 64 = 18 steps x 10 s; predicting 360 + 960 + 260 rows x 0.01 s; no checkpoint
-    # (17 // 50); warm-up 3 + build 2; multi teaches multi-ft by init, so it saves its model (60 s)
-    assert estimate.run("multi", 0, "all") == pytest.approx({"steps": 18, "startup": 13.0,
-                                                             "work": 3 + 2 + 180 + 15.8 + 60})
+    # multi: the reference's epoch, copies from |D|^0.75 with MNLI (800) at one copy: STS-B 200 x
+    # round(0.01 + 800 * (200/800)^0.75 / 200 = 1.41) = 1, RTE 100 x round(1.68) = 2: 1200 rows / 64 = 19
+    # steps x 10 s; predicting 360 + 960 + 260 rows x 0.01 s; no checkpoint (18 // 50); warm-up 3 + build 2;
+    # multi teaches multi-ft by init, so it saves its model (60 s)
+    assert estimate.run("multi", 0, "all") == pytest.approx({"steps": 19, "startup": 13.0,
+                                                             "work": 3 + 2 + 190 + 15.8 + 60})
     # one job trains STS-B, MNLI, RTE one after another: 7 + 25 + 4 steps x 1 s, three builds
     assert estimate.run("single.alpha0.9", 1, "all") == pytest.approx({"steps": 36, "startup": 13.0,
                                                                        "work": 3 + 6 + 36 + 15.8})

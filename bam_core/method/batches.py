@@ -1,15 +1,19 @@
-"""Length-bucketed, task-sampled minibatches straight from the tokens parquet.
+"""Task-sampled minibatches straight from the tokens parquet, padded per length group.
 
-Tokens are stored unpadded, so a batch is padded only to its own longest sequence. To keep that
-padding small, an epoch's task-sampled draws are cut into pools of `pool_batches` batches, each pool
-is sorted by length and cut into batches, and the batches of the epoch are shuffled. Everything is
-a function of (seed, epoch): the sampler's position is just the global step, so resuming needs no
-sampler state. Within a batch rows are grouped by task, so each task head sees one contiguous slice.
+Batching `mixed` (default; the paper: tasks "shuffled together, even within minibatches") cuts the
+epoch's shuffled task-sampled draws into consecutive batches, so a batch has the task composition of
+a random batch. Batching `bucketed` sorts pools of `pool_batches` batches by length before cutting,
+which pads less but makes batches of one task (GLUE tasks differ in length). Either way a batch is
+split for compute into a few length-sorted groups, each padded to its own longest row (the split
+that minimises padded tokens + `group_cost` per group), so a mixed batch pads little too.
+Everything is a function of (seed, epoch): the sampler's position is just the global step, so
+resuming needs no sampler state. Rows are grouped by task, so each task head sees one contiguous slice.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from itertools import pairwise
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -18,7 +22,9 @@ import torch
 from bam_core.data.tasks import UNORDERED_TASKS, Task, get_task
 from bam_core.errors import BamError
 from bam_core.io import parquet_metadata
-from bam_core.method.sampling import planned_steps, sample_epoch
+from bam_core.method.sampling import BATCHINGS, planned_steps, sample_epoch
+
+GROUP_COST = {"cpu": 32, "cuda": 4096}  # a group's fixed cost in padded tokens: its per-call overhead
 
 
 @dataclass
@@ -110,83 +116,131 @@ def double_unordered(data: TaskData) -> TaskData:
 
 @dataclass
 class Batch:
-    input_ids: torch.Tensor  # (B, L) int64
-    token_type_ids: torch.Tensor  # (B, L) int64
-    attention_mask: torch.Tensor  # (B, L) int64
+    """A batch in task-grouped row order; the encoder runs on `groups`, each a padded length group."""
+
+    groups: list  # [(input_ids, token_type_ids, attention_mask)], each (b_g, L_g) int64
+    restore: torch.Tensor | None  # (B,) int64: row r's place among the groups' concatenated rows; None = identity
     labels: torch.Tensor  # (B,) float32: class index or scaled regression value
     slices: list  # [(task name, start, end)]: rows of each task, contiguous
     teacher: list | None  # per slice: (n, outputs) float32 tensor, or None without a teacher
     real_tokens: int  # non-padding tokens, for throughput
 
-    def to(self, device, non_blocking=False) -> "Batch":
-        move = lambda t: t.to(device, non_blocking=non_blocking)  # noqa: E731
-        teacher = None if self.teacher is None else [move(t) for t in self.teacher]
+    @property
+    def computed_tokens(self) -> int:
+        return sum(ids.numel() for ids, _, _ in self.groups)
+
+    def to(self, device, non_blocking=False) -> Batch:
+        move = lambda t: t.to(device, non_blocking=non_blocking)
         return replace(
             self,
-            input_ids=move(self.input_ids),
-            token_type_ids=move(self.token_type_ids),
-            attention_mask=move(self.attention_mask),
+            groups=[tuple(move(t) for t in g) for g in self.groups],
+            restore=None if self.restore is None else move(self.restore),
             labels=move(self.labels),
-            teacher=teacher,
+            teacher=None if self.teacher is None else [move(t) for t in self.teacher],
         )
 
 
-def collate(parts: list[TaskData], tasks: np.ndarray, rows: np.ndarray, pin: bool = False) -> Batch:
-    """Pad the given (task, row) examples to their longest sequence, grouped by task."""
+def length_groups(lengths: np.ndarray, group_cost: float | None) -> list[np.ndarray]:
+    """Rows split into length-sorted groups minimising sum(rows * longest row) + group_cost * groups.
+
+    Exact (dynamic programme over the sorted lengths: an optimal split is contiguous in length order).
+    group_cost None: one group in the given order.
+    """
+    n = len(lengths)
+    if group_cost is None or n < 2:
+        return [np.arange(n)]
+    order = np.argsort(lengths, kind="stable")
+    sorted_len = lengths[order].astype(np.float64)
+    best, cut = np.zeros(n + 1), np.zeros(n + 1, dtype=np.int64)
+    starts = np.arange(n)
+    for j in range(1, n + 1):
+        cost = best[:j] + (j - starts[:j]) * sorted_len[j - 1] + group_cost
+        cut[j] = int(np.argmin(cost))
+        best[j] = cost[cut[j]]
+    bounds, j = [], n
+    while j > 0:
+        bounds.append(j)
+        j = int(cut[j])
+    edges = [0] + bounds[::-1]
+    if len(edges) == 2:
+        return [np.arange(n)]
+    return [order[lo:hi] for lo, hi in pairwise(edges)]
+
+
+def _ragged(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Flat token positions of rows starts[i] .. starts[i] + lengths[i], concatenated."""
+    offsets = np.cumsum(lengths) - lengths
+    return np.repeat(starts - offsets, lengths) + np.arange(int(lengths.sum()))
+
+
+def collate(parts: list[TaskData], tasks: np.ndarray, rows: np.ndarray, pin: bool = False,
+            group_cost: float | None = None) -> Batch:
+    """The given (task, row) examples grouped by task; padded as one group, or per length group."""
     order = np.argsort(tasks, kind="stable")
     tasks, rows = tasks[order], rows[order]
     lengths = np.empty(len(rows), dtype=np.int64)
-    starts = np.empty(len(rows), dtype=np.int64)
     labels = np.empty(len(rows), dtype=np.float32)
-    slices, teacher = [], []
+    ids, types, slices, teacher = [], [], [], []
     bounds = np.flatnonzero(np.diff(tasks)) + 1
     for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(rows)]):
         part, r = parts[tasks[lo]], rows[lo:hi]
-        lengths[lo:hi], starts[lo:hi], labels[lo:hi] = part.lengths[r], part.starts[r], part.labels[r]
+        lengths[lo:hi], labels[lo:hi] = part.lengths[r], part.labels[r]
+        flat = _ragged(part.starts[r], part.lengths[r])
+        ids.append(part.ids[flat])
+        types.append(part.types[flat])
         slices.append((part.task.name, int(lo), int(hi)))
         teacher.append(None if part.teacher is None else torch.from_numpy(part.teacher[r]))
-    width = int(lengths.max())
-    pos = np.arange(width)
-    mask = pos[None, :] < lengths[:, None]
-    ids = np.full((len(rows), width), parts[0].pad_id, dtype=np.int64)
-    types = np.zeros((len(rows), width), dtype=np.int64)
-    for (name, lo, hi), t in zip(slices, tasks[np.r_[0, bounds]]):
-        part, m = parts[t], mask[lo:hi]
-        flat = (starts[lo:hi, None] + pos[None, :])[m]
-        ids[lo:hi][m] = part.ids[flat]
-        types[lo:hi][m] = part.types[flat]
-    out = [torch.from_numpy(a) for a in (ids, types, mask.astype(np.int64), labels)]
-    if pin:
-        out = [t.pin_memory() for t in out]
+    ids, types = np.concatenate(ids), np.concatenate(types)
+    offsets = np.cumsum(lengths) - lengths  # row r's tokens: ids[offsets[r] : offsets[r] + lengths[r]]
+    members = length_groups(lengths, group_cost)
+    groups = []
+    for m in members:
+        pos = np.arange(int(lengths[m].max()))
+        mask = pos[None, :] < lengths[m, None]
+        flat = (offsets[m, None] + pos[None, :])[mask]
+        g_ids = np.full(mask.shape, parts[0].pad_id, dtype=np.int64)
+        g_types = np.zeros(mask.shape, dtype=np.int64)
+        g_ids[mask], g_types[mask] = ids[flat], types[flat]
+        tensors = tuple(torch.from_numpy(a) for a in (g_ids, g_types, mask.astype(np.int64)))
+        groups.append(tuple(t.pin_memory() for t in tensors) if pin else tensors)
+    restore = None
+    if len(members) > 1:
+        restore = torch.from_numpy(np.argsort(np.concatenate(members)))
+    labels = torch.from_numpy(labels)
     has_teacher = all(t is not None for t in teacher)
-    return Batch(*out, slices=slices, teacher=teacher if has_teacher else None, real_tokens=int(lengths.sum()))
+    return Batch(groups, restore, labels.pin_memory() if pin else labels, slices=slices,
+                 teacher=teacher if has_teacher else None, real_tokens=int(lengths.sum()))
 
 
 class TaskBatches:
-    """The batch at every global step of a run: task-sampled, length-bucketed, deterministic from the seed.
+    """The batch at every global step of a run: task-sampled, deterministic from the seed.
 
-    An epoch is sum_t |D_t| examples rounded up to whole batches; total_steps = ceil(epochs * sum|D_t| / B),
-    so the last epoch may be cut short.
+    An epoch is `epoch` (sampling.EPOCHS) examples rounded up to whole batches, and the run
+    trains planned_steps(...) = int(steps_per_epoch * epochs) steps, as the reference does.
     """
 
     def __init__(self, parts: list[TaskData], batch_size: int, epochs: float, exponent: float, seed: int,
+                 batching: str = "mixed", epoch: str = "reference_copies", group_cost: float | None = None,
                  pool_batches: int = 64):
+        if batching not in BATCHINGS:
+            raise BamError(f"unknown batching {batching!r} (one of {', '.join(BATCHINGS)})")
         self.parts, self.batch_size, self.exponent, self.seed = parts, batch_size, exponent, seed
-        self.pool_batches = pool_batches
+        self.batching, self.group_cost, self.pool_batches = batching, group_cost, pool_batches
         self.sizes = [len(p) for p in parts]
         if min(self.sizes) == 0:
             empty = next(p.task.name for p in parts if len(p) == 0)
             raise BamError(f"task {empty}: no training examples")
-        examples = sum(self.sizes)
-        self.steps_per_epoch = -(-examples // batch_size)
-        self.total_steps = planned_steps(self.sizes, batch_size, epochs)
+        self.steps_per_epoch = planned_steps(self.sizes, batch_size, 1, epoch, exponent)
+        self.total_steps = planned_steps(self.sizes, batch_size, epochs, epoch, exponent)
         self._epoch, self._plan = None, None
 
     def epoch_plan(self, epoch: int):
         """(tasks, rows), each (steps_per_epoch, batch_size) int64: the epoch's batches in training order."""
         rng = np.random.default_rng([self.seed, epoch])
         total = self.steps_per_epoch * self.batch_size
-        tasks, rows = sample_epoch(rng, self.sizes, self.exponent, total)
+        tasks, rows = sample_epoch(rng, self.sizes, self.exponent, total)  # in random order
+        if self.batching == "mixed":
+            return tasks.reshape(-1, self.batch_size), rows.reshape(-1, self.batch_size)
         lengths = np.empty(total, dtype=np.int64)
         for t, part in enumerate(self.parts):
             sel = tasks == t
@@ -203,4 +257,4 @@ class TaskBatches:
         if epoch != self._epoch:
             self._epoch, self._plan = epoch, self.epoch_plan(epoch)
         tasks, rows = self._plan
-        return collate(self.parts, tasks[i], rows[i], pin=pin)
+        return collate(self.parts, tasks[i], rows[i], pin=pin, group_cost=self.group_cost)

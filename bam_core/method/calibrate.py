@@ -31,7 +31,7 @@ import torch
 from bam_core.errors import BamError
 from bam_core.io import write_json
 from bam_core.method import checkpoint as ckpt
-from bam_core.method.batches import UNORDERED_TASKS, TaskBatches, double_unordered, load_split
+from bam_core.method.batches import GROUP_COST, UNORDERED_TASKS, TaskBatches, double_unordered, length_groups, load_split
 from bam_core.method.model import build_model, predict, save_model
 from bam_core.method.optim import build_optimizer
 from bam_core.method.spec import spec_from_dict
@@ -40,6 +40,7 @@ from bam_core.method.train import setup_device, training_step
 log = logging.getLogger("bam.calibrate")
 SPLITS = ("train", "dev", "test")
 EVAL_SAMPLE = 2048  # rows of a split timed for prediction (a random sample: same length mix)
+EPOCH_SAMPLE = 512  # batches of an epoch whose computed tokens give the mean a step is priced at
 
 
 def _sync(device) -> float:
@@ -75,12 +76,14 @@ def run_spec(spec: dict, tmp: Path):
 
 
 def padded_tokens(plan: TaskBatches, tasks: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Padded size (batch x longest row) of each batch given as (steps, batch) task and row indices."""
+    """Tokens computed for each batch given as (steps, batch) task and row indices: its length groups'
+    rows x longest row, as collate pads them (without building the tensors)."""
     lengths = np.empty(tasks.shape, dtype=np.int64)
     for t, part in enumerate(plan.parts):
         sel = tasks == t
         lengths[sel] = part.lengths[rows[sel]]
-    return lengths.max(axis=1) * tasks.shape[1]
+    return np.array([sum(len(g) * int(row[g].max()) for g in length_groups(row, plan.group_cost))
+                     for row in lengths[:EPOCH_SAMPLE]])
 
 
 def fitted_step_seconds(seconds: np.ndarray, tokens: np.ndarray, epoch_tokens: float) -> float:
@@ -96,7 +99,8 @@ def time_unit(unit: dict, data: dict, model, optimizer, scheduler, rs, device, a
     parts = [data[t]["train"] for t in unit["tasks"]]
     if unit["double_unordered"]:
         parts = [double_unordered(p) if p.task.name in UNORDERED_TASKS else p for p in parts]
-    plan = TaskBatches(parts, unit["batch_size"], 1, unit["sampling_exponent"], seed=0)
+    plan = TaskBatches(parts, unit["batch_size"], 1, unit["sampling_exponent"], seed=0, batching=unit["batching"],
+                       group_cost=GROUP_COST[device.type])
     pin = device.type == "cuda"
     times, tokens = [], []
     start = _sync(device)
@@ -105,7 +109,7 @@ def time_unit(unit: dict, data: dict, model, optimizer, scheduler, rs, device, a
             warm = _sync(device) - start
         t0 = time.perf_counter()
         batch = plan.batch(step, pin=pin)
-        tokens.append(batch.input_ids.numel())
+        tokens.append(batch.computed_tokens)
         training_step(model, optimizer, scheduler, batch.to(device, non_blocking=pin), 0.5, rs, autocast)
         times.append(_sync(device) - t0)
     epoch_tokens = padded_tokens(plan, *plan.epoch_plan(0)).mean()

@@ -35,13 +35,13 @@ class MultiTaskModel(nn.Module):
             nn.init.normal_(head.weight, std=getattr(encoder.config, "initializer_range", 0.02))
             nn.init.zeros_(head.bias)
 
-    def forward(self, input_ids, token_type_ids, attention_mask, slices) -> list[torch.Tensor]:
-        """One encoder pass for the whole batch, then each task's head on its rows.
-
-        Returns per slice: (n, classes) logits, or (n,) regression outputs (after the sigmoid).
-        """
+    def pooled(self, input_ids, token_type_ids, attention_mask) -> torch.Tensor:
+        """(B, hidden) dropout(pooler(h_[CLS])) of one padded group of rows."""
         out = self.encoder(input_ids=input_ids, token_type_ids=token_type_ids, attention_mask=attention_mask)
-        pooled = self.dropout(out.pooler_output)  # (B, hidden)
+        return self.dropout(out.pooler_output)
+
+    def heads_on(self, pooled: torch.Tensor, slices) -> list[torch.Tensor]:
+        """Each task's head on its rows: per slice (n, classes) logits, or (n,) regression outputs."""
         outputs = []
         for name, lo, hi in slices:
             z = self.heads[name](pooled[lo:hi])
@@ -50,6 +50,19 @@ class MultiTaskModel(nn.Module):
                 z = torch.sigmoid(z) if self.regression_head == "sigmoid" else z
             outputs.append(z)
         return outputs
+
+    def forward(self, input_ids, token_type_ids, attention_mask, slices) -> list[torch.Tensor]:
+        """One encoder pass over one padded batch, then each task's head on its rows."""
+        return self.heads_on(self.pooled(input_ids, token_type_ids, attention_mask), slices)
+
+    def forward_groups(self, groups, restore, slices) -> list[torch.Tensor]:
+        """A batch given as padded length groups: one encoder pass per group, rows put back in batch order.
+
+        Each row sees only its own tokens either way, so this equals one padded pass (to rounding)
+        while computing far fewer padding tokens on a batch of mixed lengths.
+        """
+        pooled = torch.cat([self.pooled(*g) for g in groups]) if len(groups) > 1 else self.pooled(*groups[0])
+        return self.heads_on(pooled if restore is None else pooled[restore], slices)
 
 
 def with_dropout(config, dropout: float):
@@ -123,18 +136,22 @@ def save_model(model: MultiTaskModel, path: str | Path) -> None:
 @torch.inference_mode()
 def predict(model: MultiTaskModel, data, batch_size: int, device, autocast) -> np.ndarray:
     """Model outputs for every row of a TaskData, in row order: (n, classes) logits or (n, 1) regression."""
-    from bam_core.method.batches import collate  # local: batches imports nothing from here, keep it that way
+    from bam_core.method.batches import (  # local: batches imports nothing from here, keep it that way
+        GROUP_COST,
+        collate,
+    )
 
     was_training = model.training
     model.eval()
-    order = np.argsort(data.lengths, kind="stable")  # length-sorted: little padding
+    order = np.argsort(data.lengths, kind="stable")  # length-sorted chunks, each split into length groups
     zeros = np.zeros(batch_size, dtype=np.int64)
+    group_cost = GROUP_COST.get(torch.device(device).type, GROUP_COST["cpu"])
     chunks = []
     for lo in range(0, len(order), batch_size):
         rows = order[lo : lo + batch_size]
-        batch = collate([data], zeros[: len(rows)], rows).to(device)
+        batch = collate([data], zeros[: len(rows)], rows, group_cost=group_cost).to(device)
         with autocast:
-            (out,) = model(batch.input_ids, batch.token_type_ids, batch.attention_mask, batch.slices)
+            (out,) = model.forward_groups(batch.groups, batch.restore, batch.slices)
         chunks.append(out.float().reshape(len(rows), -1).cpu())
     model.train(was_training)
     outputs = torch.cat(chunks).numpy() if chunks else np.zeros((0, data.task.num_outputs), np.float32)

@@ -5,13 +5,21 @@ The paper draws an example from task t with probability proportional to |D_t|^0.
 proportions with integer dataset copies; we allocate an epoch's draws to tasks with exact
 proportions (largest remainder), which has the same expectation as independent draws and no
 sampling noise, so exponent 1.0 visits every example exactly once per epoch.
+
+How many draws make an epoch is a setting. `reference_copies` is the reference code's multi-task
+training set (google-research bam/data/task_weighting.py): each task repeated in whole copies,
+round(|D_max|^0.25 * |D_t|^0.75 / |D_t|) of them, so the largest task (MNLI in GLUE) has one copy and
+an epoch is sum_t copies_t * |D_t| examples. Its per-task loss weights only undo the copies' skew, so
+the effective weights (examples x loss weight) are proportional to |D_t|^0.75, which is exactly what
+our sampling draws; the copies only set the epoch's length. `sum_of_sizes` is sum_t |D_t|.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
+
+EPOCHS = ("reference_copies", "sum_of_sizes")
+BATCHINGS = ("mixed", "bucketed")  # how an epoch's draws are cut into batches (batches.py)
 
 
 def task_probabilities(sizes: list[int], exponent: float) -> np.ndarray:
@@ -45,10 +53,35 @@ def sample_epoch(rng: np.random.Generator, sizes: list[int], exponent: float, to
     return tasks[order], rows[order]
 
 
-def planned_steps(sizes: list[int], batch_size: int, epochs: float, epoch: str = "sum_of_sizes") -> int:
-    """Optimisation steps of a run: ceil(epochs * sum_t |D_t| / batch_size), at least one.
+def reference_copies(sizes: list[int], exponent: float = 0.75) -> list[int]:
+    """The reference's dataset copies, its arithmetic and rounding kept (anchor: the largest task present).
 
-    The one formula for training (TaskBatches) and for the cost estimate, so the two cannot drift.
-    `epoch` names what an epoch is; only sum_of_sizes is implemented on this branch.
+    target_t = |D_t|^e / sum_u |D_u|^e * |D_max| / (|D_max|^e / sum_u |D_u|^e); copies_t =
+    round((target_t + 0.01) / |D_t|), Python 3's round, as the reference ran.
     """
-    return max(1, math.ceil(epochs * sum(sizes) / batch_size))
+    weights = [float(s) ** exponent for s in sizes]
+    total = sum(weights)
+    weights = [w / total for w in weights]
+    anchor = max(range(len(sizes)), key=lambda t: sizes[t])
+    correction = sizes[anchor] / weights[anchor]
+    return [int(round((w * correction + 0.01) / s) + 1e-5) for w, s in zip(weights, sizes)]
+
+
+def epoch_examples(sizes: list[int], epoch: str, exponent: float = 0.75) -> int:
+    """Examples in one epoch of multi-task training under the `epoch` definition (see EPOCHS)."""
+    if epoch == "sum_of_sizes":
+        return int(sum(sizes))
+    if epoch == "reference_copies":
+        return int(sum(c * s for c, s in zip(reference_copies(sizes, exponent), sizes)))
+    raise ValueError(f"unknown epoch definition {epoch!r} (one of {', '.join(EPOCHS)})")
+
+
+def planned_steps(sizes: list[int], batch_size: int, epochs: float, epoch: str = "reference_copies",
+                  exponent: float = 0.75) -> int:
+    """Optimiser steps of a run, rounded as the reference does: int(ceil(epoch / batch) * epochs), at least one.
+
+    The reference pads its epoch to whole batches and trains int(batches_per_epoch * epochs) steps.
+    The one formula for training (TaskBatches) and the cost estimate; defaults are the schema's.
+    """
+    batches = -(-epoch_examples(sizes, epoch, exponent) // batch_size)
+    return max(1, int(batches * epochs))

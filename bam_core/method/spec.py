@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bam_core.data.tasks import TASKS, get_task
 from bam_core.errors import BamError
+from bam_core.method.sampling import BATCHINGS, EPOCHS
 
 CHOICES = {
     "mode": ("single", "multi"),
@@ -23,6 +24,8 @@ CHOICES = {
     "device": ("auto", "cpu", "cuda"),
     "precision": ("auto", "fp32", "bf16"),
     "lr_schedule": ("reference", "warmup_linear_decay"),
+    "epoch": EPOCHS,
+    "batching": BATCHINGS,
 }
 INIT_KINDS = ("config", "pretrained", "checkpoint")
 
@@ -40,6 +43,8 @@ class RunSpec:
     # the method
     annealing: typing.Union[str, float] = "linear"  # teacher annealing: lambda = step/total (or fixed)
     sampling_exponent: float = 0.75  # task t drawn with prob ~ |D_t|^exponent (1.0 = no task sampling)
+    epoch: str = "reference_copies"  # examples per epoch: the reference's task copies, or sum_t |D_t|
+    batching: str = "mixed"  # mixed: random task composition per batch (the paper); bucketed: by length
     # optimisation (paper, multi-task)
     lr: float = 1e-4
     layerwise_lr_decay: typing.Union[float, dict] = 0.9  # lr * alpha**depth, depth 0 = task heads;

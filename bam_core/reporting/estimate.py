@@ -38,7 +38,7 @@ MODES = ("single", "multi")
 def run_units(spec: dict) -> list[dict]:
     """The models a run trains, as calibration units: one per task in single mode, one in multi mode."""
     groups = [[t] for t in spec["tasks"]] if spec["mode"] == "single" else [list(spec["tasks"])]
-    return [{"tasks": tasks, "batch_size": spec["batch_size"],
+    return [{"tasks": tasks, "batch_size": spec["batch_size"], "batching": spec["batching"],
              # one task: no sampling; no unordered task: nothing to double (same batches either way)
              "sampling_exponent": spec["sampling_exponent"] if len(tasks) > 1 else 1.0,
              "double_unordered": spec["double_unordered"] and any(t in UNORDERED_TASKS for t in tasks)}
@@ -90,8 +90,8 @@ def split_sizes(tokens_dir: str, tasks) -> tuple[dict, dict] | None:
 
 def job_seconds(spec: dict, calibration: dict, sizes: dict) -> dict | None:
     """{steps, startup, work} seconds of one run; None when the calibration lacks one of its units."""
-    measured = {json.dumps({k: u[k] for k in ("tasks", "batch_size", "sampling_exponent", "double_unordered")},
-                           sort_keys=True): u["step_seconds"] for u in calibration["units"]}
+    measured = {json.dumps({k: v for k, v in u.items() if k != "step_seconds"}, sort_keys=True): u["step_seconds"]
+                for u in calibration["units"]}
     per_example = {(e["task"], e["eval_batch_size"]): e["seconds_per_example"] for e in calibration["eval"]}
     steps, work = 0, calibration["warmup_seconds"]
     for unit in run_units(spec):
@@ -101,10 +101,13 @@ def job_seconds(spec: dict, calibration: dict, sizes: dict) -> dict | None:
             return None
         train_sizes = [sizes[t]["train"] * (2 if unit["double_unordered"] and t in UNORDERED_TASKS else 1)
                        for t in unit["tasks"]]
-        n = planned_steps(train_sizes, unit["batch_size"], spec["epochs"], spec.get("epoch", "sum_of_sizes"))
+        n = planned_steps(train_sizes, unit["batch_size"], spec["epochs"], spec["epoch"], spec["sampling_exponent"])
         steps += n
         work += calibration["build_seconds"] + n * step_seconds
-        work += sum(sizes[t][s] * r[s] for t, r in zip(unit["tasks"], rates) for s in SPLITS)
+        predicted = SPLITS if spec["predict_train"] else tuple(s for s in SPLITS if s != "train")
+        work += sum(sizes[t][s] * r[s] for t, r in zip(unit["tasks"], rates) for s in predicted)
+        if spec["predict_swapped"]:  # a teacher of doubling students also predicts the swapped pairs
+            work += sum(sizes[t]["train"] * r["train"] for t, r in zip(unit["tasks"], rates) if t in UNORDERED_TASKS)
         work += (n - 1) // spec["checkpoint_every"] * calibration["checkpoint_seconds"]
         work += calibration["save_model_seconds"] if spec["save_model"] else 0.0
     startup = (calibration["startup_seconds"] + calibration["first_use_seconds"]
