@@ -85,7 +85,8 @@ def prepare_options(wildcards):
     """The source's command-line options for `bam prepare`."""
     data = config["data"]
     if data["source"] == "synthetic":
-        return f"--synthetic-seed {data['synthetic']['seed']} --synthetic-scale {data['synthetic']['scale']}"
+        synthetic = data["synthetic"]
+        return " ".join(f"--synthetic-{k.replace('_', '-')} {synthetic[k]}" for k in sorted(synthetic))
     if data["source"] == "glue_tsv":
         return f"--glue-dir {data['glue_tsv_dir']}"
     return f"--hub {data['hub']}"
