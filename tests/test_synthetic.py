@@ -22,10 +22,10 @@ def test_sizes_follow_glue_times_a_hundredth_with_floors():
     assert synthetic.split_sizes("MNLI", 1.0) == {"train": 3927, "dev": 500, "test": 500}
     assert synthetic.split_sizes("QQP", 1.0) == {"train": 3638, "dev": 500, "test": 500}
     assert synthetic.split_sizes("SST-2", 1.0) == {"train": 673, "dev": 500, "test": 500}
-    assert synthetic.split_sizes("CoLA", 1.0) == {"train": 100, "dev": 500, "test": 500}  # floors
-    assert synthetic.split_sizes("RTE", 1.0) == {"train": 100, "dev": 500, "test": 500}
+    assert synthetic.split_sizes("CoLA", 1.0) == {"train": 300, "dev": 500, "test": 500}  # floors
+    assert synthetic.split_sizes("RTE", 1.0) == {"train": 300, "dev": 500, "test": 500}
     assert synthetic.split_sizes("MNLI", 5.0) == {"train": 19635, "dev": 2454, "test": 2454}
-    assert split("RTE", "train").num_rows == 100 and split("RTE", "dev").num_rows == 500
+    assert split("RTE", "train").num_rows == 300 and split("RTE", "dev").num_rows == 500
 
 
 def test_schema_and_test_labels_dropped():
