@@ -86,7 +86,10 @@ def prepare_options(wildcards):
     data = config["data"]
     if data["source"] == "synthetic":
         synthetic = data["synthetic"]
-        return " ".join(f"--synthetic-{k.replace('_', '-')} {synthetic[k]}" for k in sorted(synthetic))
+        return " ".join(
+            f"--synthetic-{k.replace('_', '-')} {synthetic[k]}"
+            for k in sorted(synthetic)
+        )
     if data["source"] == "glue_tsv":
         return f"--glue-dir {data['glue_tsv_dir']}"
     return f"--hub {data['hub']}"
