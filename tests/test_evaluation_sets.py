@@ -100,10 +100,11 @@ def test_synthetic_evaluation_sets_and_wnli():
     mnli = synthetic.load(get_task("MNLI"))
     mm, ax, wnli = (synthetic.load(get_task(t)) for t in ("MNLI-mm", "AX", "WNLI"))
     assert set(mm) == {"dev", "test"} and set(ax) == {"test"} and set(wnli) == {"train", "dev", "test"}
-    assert mm["dev"].num_rows == mnli["dev"].num_rows == 491 and ax["test"].num_rows == 491
+    # MNLI: 392,702 x 0.01 = 3,927 train rows; dev 3,927 / 8 = 491, raised to the floor of 500
+    assert mm["dev"].num_rows == mnli["dev"].num_rows == 500 and ax["test"].num_rows == 500
     assert mm["dev"].column("text_a").to_pylist() != mnli["dev"].column("text_a").to_pylist()  # own draws
     assert set(mm["dev"].column("label").to_pylist()) == {0, 1, 2}
-    assert (wnli["train"].num_rows, wnli["dev"].num_rows, wnli["test"].num_rows) == (24, 64, 64)
+    assert (wnli["train"].num_rows, wnli["dev"].num_rows, wnli["test"].num_rows) == (300, 500, 500)  # floors
     assert set(wnli["dev"].column("label").to_pylist()) == {0, 1}
 
 

@@ -24,11 +24,11 @@ def test_synthetic_task_writes_three_files_with_metadata(tmp_path):
     assert prepare(tmp_path, "RTE", "--source", "synthetic", "--synthetic-seed", "7", "--synthetic-scale", "2") == 0
     assert sorted(p.name for p in (tmp_path / "RTE").iterdir()) == ["dev.parquet", "test.parquet", "train.parquet"]
     train = read_split(tmp_path / "RTE", "train")
-    assert train.num_rows == 50 and train.schema.field("label").type == pa.int64()
+    assert train.num_rows == 300 and train.schema.field("label").type == pa.int64()
     meta = parquet_metadata(tmp_path / "RTE" / "train.parquet")
     assert meta == {"bam.fingerprint": fingerprint(train), "bam.task": "RTE", "bam.split": "train",
-                    "bam.source": "synthetic(seed=7, scale=2.0)"}
-    assert read_split(tmp_path / "RTE", "test").column("label").null_count == 64
+                    "bam.source": "synthetic(seed=7, scale=2.0, label_noise=0.2, sharing=1.0)"}
+    assert read_split(tmp_path / "RTE", "test").column("label").null_count == 500
 
 
 def test_same_seed_same_bytes(tmp_path):

@@ -48,7 +48,7 @@ def test_a_split_within_the_cap_stays_whole_with_no_record(cap):
 
 
 def test_prepare_caps_train_only_and_records_the_draw(tmp_path):
-    # the synthetic RTE at scale 2 has 50 train rows (see test_prepare_cli)
+    # the synthetic RTE at scale 2 has 2,490 x 0.01 x 2 = 50 train rows, raised to the floor of 300
     out = tmp_path / "RTE"
     assert bam(["prepare", "RTE", "--out-dir", str(out), "--synthetic-scale", "2",
                 "--max-train-examples", "20", "--subsample-seed", "5"]) == 0
@@ -57,12 +57,12 @@ def test_prepare_caps_train_only_and_records_the_draw(tmp_path):
     train = read_split(out, "train")
     assert train.num_rows == 20
     meta = parquet_metadata(out / "train.parquet")
-    assert json.loads(meta["bam.subsample"]) == {"rows": 20, "of": 50, "seed": 5}
+    assert json.loads(meta["bam.subsample"]) == {"rows": 20, "of": 300, "seed": 5}
     assert meta["bam.fingerprint"] == fingerprint(train)  # of the rows trained on
     assert "bam.subsample" not in parquet_metadata(out / "dev.parquet")
     for split in ("dev", "test"):
         assert (out / f"{split}.parquet").read_bytes() == (whole / f"{split}.parquet").read_bytes()
-    assert train_sizes.task_sizes(tmp_path, ["RTE"]) == {"RTE": {"rows": 20, "of": 50, "seed": 5}}
+    assert train_sizes.task_sizes(tmp_path, ["RTE"]) == {"RTE": {"rows": 20, "of": 300, "seed": 5}}
 
 
 def test_cap_below_one_is_refused(tmp_path, capsys):

@@ -1,6 +1,7 @@
-"""The synthetic suite: GLUE-proportional sizes, determinism, clean dev rules, noisy train labels."""
+"""The synthetic suite: GLUE-proportional sizes, determinism, clean dev rules, and its knobs (label noise, sharing)."""
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from bam_core.data import synthetic
@@ -9,22 +10,22 @@ from bam_core.data.tasks import get_task
 from bam_core.errors import BamError
 
 
-def split(name, which, seed=0, scale=1.0):
-    return synthetic.generate_split(get_task(name), which, seed, scale)
+def split(name, which, seed=0, scale=1.0, **knobs):
+    return synthetic.generate_split(get_task(name), which, seed, scale, **knobs)
 
 
 def rows(name, which, **kw):
     return split(name, which, **kw).to_pylist()
 
 
-def test_sizes_follow_glue_times_a_hundredth():
-    assert synthetic.split_sizes("MNLI", 1.0) == {"train": 3927, "dev": 491, "test": 491}
-    assert synthetic.split_sizes("QQP", 1.0) == {"train": 3638, "dev": 455, "test": 455}
-    assert synthetic.split_sizes("CoLA", 1.0) == {"train": 86, "dev": 64, "test": 64}
-    assert synthetic.split_sizes("RTE", 1.0) == {"train": 25, "dev": 64, "test": 64}
-    assert synthetic.split_sizes("MRPC", 0.3) == {"train": 24, "dev": 64, "test": 64}  # floors
+def test_sizes_follow_glue_times_a_hundredth_with_floors():
+    assert synthetic.split_sizes("MNLI", 1.0) == {"train": 3927, "dev": 500, "test": 500}
+    assert synthetic.split_sizes("QQP", 1.0) == {"train": 3638, "dev": 500, "test": 500}
+    assert synthetic.split_sizes("SST-2", 1.0) == {"train": 673, "dev": 500, "test": 500}
+    assert synthetic.split_sizes("CoLA", 1.0) == {"train": 300, "dev": 500, "test": 500}  # floors
+    assert synthetic.split_sizes("RTE", 1.0) == {"train": 300, "dev": 500, "test": 500}
     assert synthetic.split_sizes("MNLI", 5.0) == {"train": 19635, "dev": 2454, "test": 2454}
-    assert split("RTE", "train").num_rows == 25 and split("RTE", "dev").num_rows == 64
+    assert split("RTE", "train").num_rows == 300 and split("RTE", "dev").num_rows == 500
 
 
 def test_schema_and_test_labels_dropped():
@@ -38,9 +39,17 @@ def test_schema_and_test_labels_dropped():
     assert split("STS-B", "dev").schema.field("label").type == pa.float64()
 
 
+def parquet_bytes(table):
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    return sink.getvalue().to_pybytes()
+
+
 def test_same_seed_same_content_other_seed_other_content():
     a, b = split("MNLI", "train", seed=3), split("MNLI", "train", seed=3)
     assert a.equals(b) and fingerprint(a) == fingerprint(b)
+    for name in synthetic.SUITE:
+        assert parquet_bytes(split(name, "train", seed=3)) == parquet_bytes(split(name, "train", seed=3))
     assert fingerprint(split("MNLI", "train", seed=4)) != fingerprint(a)
     # A task's rows depend on (seed, task, split) only, not on what was generated before.
     split("QQP", "train", seed=3)
@@ -69,7 +78,9 @@ def nli_rule(r):
 
 
 def sentiment_rule(r):
-    return int(bool(words(r["text_a"]) & set(synthetic.POSITIVE)))
+    """The last judgement decides: a positive word, unless negated ("is not good" is negative)."""
+    last = words(r["text_a"].split(" but ")[-1])
+    return int(bool(last & set(synthetic.POSITIVE)) != ("not" in last))
 
 
 def test_dev_labels_are_clean():
@@ -95,23 +106,54 @@ def test_dev_labels_are_clean():
             assert [canonical.get(w, w) for w in r["text_b"].split()] == r["text_a"].split()
 
 
-def test_train_labels_carry_about_ten_percent_noise():
-    sst = rows("SST-2", "train")
+def test_label_noise_replaces_that_fraction_of_training_labels():
+    sst = rows("SST-2", "train", label_noise=0.3)
     flipped = sum(sentiment_rule(r) != r["label"] for r in sst) / len(sst)
-    assert 0.06 < flipped < 0.14
-    mnli = rows("MNLI", "train")
+    assert 0.25 < flipped < 0.35
+    mnli = rows("MNLI", "train")  # the default, 0.2
     flipped = sum(nli_rule(r) != r["label"] for r in mnli) / len(mnli)
-    assert 0.08 < flipped < 0.12
+    assert 0.18 < flipped < 0.22
     stsb = [r["label"] for r in rows("STS-B", "train", scale=3.0)]
     assert any(abs(y * 5 - round(y * 5)) > 1e-6 for y in stsb)  # noise moved scores off the 0.2 grid
     assert all(0.0 <= y <= 5.0 for y in stsb)
+
+
+def test_no_label_noise_training_labels_follow_the_rule():
+    for name, rule in (("MNLI", nli_rule), ("RTE", lambda r: min(nli_rule(r), 1)), ("SST-2", sentiment_rule)):
+        train = rows(name, "train", label_noise=0.0)
+        assert [rule(r) for r in train] == [r["label"] for r in train], name
+    stsb = [r["label"] for r in rows("STS-B", "train", label_noise=0.0)]
+    assert all(abs(y * 5 - round(y * 5)) < 1e-9 for y in stsb)
+
+
+def verb_class(text):
+    """The RTE-like task's own rule: the hypothesis's verb concept has an even index in VERBS."""
+    return next(i for i, v in enumerate(synthetic.VERBS) if set(v) & words(text)) % 2
+
+
+def test_sharing_zero_rte_follows_its_own_rule_independent_of_entailment():
+    rte = rows("RTE", "dev", sharing=0.0)
+    assert [verb_class(r["text_b"]) for r in rte] == [r["label"] for r in rte]
+    agree = sum(min(nli_rule(r), 1) == r["label"] for r in rte) / len(rte)
+    assert 0.45 < agree < 0.55  # 500 rows: independent rules agree about half the time
+    half = rows("RTE", "dev", sharing=0.5)
+    shared = sum(min(nli_rule(r), 1) == r["label"] for r in half) / len(half)
+    assert 0.7 < shared < 0.8  # half shared (agree), half own (agree half the time)
+
+
+def test_sharing_zero_sentiment_and_acceptability_share_no_content_words():
+    content = {w for pool in (synthetic.NOUNS, synthetic.VERBS, synthetic.ADJECTIVES) for c in pool for w in c}
+    sst0 = set().union(*(words(r["text_a"]) for r in rows("SST-2", "train", sharing=0.0)))
+    sst1 = set().union(*(words(r["text_a"]) for r in rows("SST-2", "train", sharing=1.0)))
+    assert not sst0 & content
+    assert len(sst1 & content) > 30  # the common nouns, verbs and adjectives of the grammar
 
 
 def test_paraphrases_are_the_same_words_up_to_synonyms_and_order():
     canonical = {syn: base for base, syn in synthetic.NOUNS + synthetic.VERBS + synthetic.ADJECTIVES}
     for name in ("MRPC", "QQP"):
         labels = []
-        for r in rows(name, "dev"):
+        for r in rows(name, "dev"):  # sharing 1: MRPC-like follows QQP-like's rule
             b = r["text_b"].split()[1:] if name == "QQP" else r["text_b"].split()  # drop the question word
             labels.append(int(sorted(canonical.get(w, w) for w in b) == sorted(r["text_a"].split())))
         assert labels == [r["label"] for r in rows(name, "dev")]

@@ -1,6 +1,7 @@
 """`bam prepare`: write one task's train/dev/test parquet from one of three data sources.
 
-    bam prepare MNLI --out-dir results/data/MNLI --source synthetic --synthetic-seed 0 --synthetic-scale 1.0
+    bam prepare MNLI --out-dir results/data/MNLI --source synthetic --synthetic-seed 0 --synthetic-scale 1.0 \
+        --synthetic-label-noise 0.2 --synthetic-sharing 1.0
     bam prepare RTE --out-dir results/data/RTE --source glue_tsv --glue-dir ../shared/glue
     bam prepare RTE --out-dir results/data/RTE --source hub --hub nyu-mll/glue
     bam prepare SST-2 --out-dir results/data/SST-2 --source glue_tsv --glue-dir ../shared/glue --max-train-examples 8000
@@ -28,24 +29,26 @@ SOURCES = ("synthetic", "glue_tsv", "hub")
 
 
 def load_task(task_name: str, source: str, glue_dir=None, hub: str = "nyu-mll/glue",
-              synthetic_seed: int = 0, synthetic_scale: float = 1.0) -> dict[str, pa.Table]:
+              synthetic_seed: int = 0, synthetic_scale: float = 1.0, synthetic_label_noise: float = 0.2,
+              synthetic_sharing: float = 1.0) -> dict[str, pa.Table]:
     """train/dev/test tables of one task from `source`, labels in the canonical order of bam_core.data.tasks.
 
     A split the task does not have (MNLI-mm's train, AX's train and dev) is an empty table, so every
     task has the same three files.
     """
     task = get_task(task_name)
-    tables = load_source(task_name, source, glue_dir, hub, synthetic_seed, synthetic_scale)
+    tables = load_source(task_name, source, glue_dir, hub, synthetic_seed, synthetic_scale, synthetic_label_noise,
+                         synthetic_sharing)
     return {s: tables[s] if s in tables else make_split(task, [], [], where=f"{task.name} {s}", allow_empty=True) for s in SPLITS}
 
 
-def load_source(task_name: str, source: str, glue_dir, hub: str, synthetic_seed: int,
-                synthetic_scale: float) -> dict[str, pa.Table]:
+def load_source(task_name: str, source: str, glue_dir, hub: str, synthetic_seed: int, synthetic_scale: float,
+                synthetic_label_noise: float, synthetic_sharing: float) -> dict[str, pa.Table]:
     task = get_task(task_name)
     if source == "synthetic":
         from bam_core.data import synthetic
 
-        return synthetic.load(task, synthetic_seed, synthetic_scale)
+        return synthetic.load(task, synthetic_seed, synthetic_scale, synthetic_label_noise, synthetic_sharing)
     if source == "glue_tsv":
         if not glue_dir:
             raise BamError("--source glue_tsv needs --glue-dir DIR")
@@ -62,7 +65,8 @@ def load_source(task_name: str, source: str, glue_dir, hub: str, synthetic_seed:
 def source_name(source: str, args) -> str:
     """What bam.source records: enough to tell two preparations apart."""
     if source == "synthetic":
-        return f"synthetic(seed={args.synthetic_seed}, scale={args.synthetic_scale})"
+        return (f"synthetic(seed={args.synthetic_seed}, scale={args.synthetic_scale}, "
+                f"label_noise={args.synthetic_label_noise}, sharing={args.synthetic_sharing})")
     if source == "glue_tsv":
         return f"glue_tsv({args.glue_dir})"
     return f"hub({args.hub})"
@@ -80,6 +84,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--synthetic-scale", type=float, default=1.0, help="multiplies every split size")
     p.add_argument("--max-train-examples", type=int, help="train on a seeded subsample of at most this many rows")
     p.add_argument("--subsample-seed", type=int, default=0, help="the subsample's random seed")
+    p.add_argument("--synthetic-label-noise", type=float, default=0.2,
+                   help="fraction of classification training labels replaced (regression: noise sd 2.5 x this)")
+    p.add_argument("--synthetic-sharing", type=float, default=1.0,
+                   help="fraction of a small task's examples that follow the rule it shares with a large one")
     return p.parse_args(argv)
 
 
@@ -87,7 +95,8 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     task = get_task(args.task)
     clear_splits(args.out_dir)
-    tables = load_task(task.name, args.source, args.glue_dir, args.hub, args.synthetic_seed, args.synthetic_scale)
+    tables = load_task(task.name, args.source, args.glue_dir, args.hub, args.synthetic_seed, args.synthetic_scale,
+                       args.synthetic_label_noise, args.synthetic_sharing)
     drawn = {}
     if args.max_train_examples is not None:
         if args.max_train_examples < 1:

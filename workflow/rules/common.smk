@@ -99,7 +99,8 @@ def prepare_options(wildcards):
     """The source's command-line options for `bam prepare`, and the task's training-set cap if it has one."""
     data = config["data"]
     if data["source"] == "synthetic":
-        options = f"--synthetic-seed {data['synthetic']['seed']} --synthetic-scale {data['synthetic']['scale']}"
+        synthetic = data["synthetic"]
+        options = " ".join(f"--synthetic-{k.replace('_', '-')} {synthetic[k]}" for k in sorted(synthetic))
     elif data["source"] == "glue_tsv":
         options = f"--glue-dir {data['glue_tsv_dir']}"
     else:

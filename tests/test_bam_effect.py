@@ -1,0 +1,97 @@
+"""A regression test of the method: on a reduced synthetic suite (shared rules, noisy training labels),
+Single->Multi (distillation with teacher annealing) beats both Single and Multi on the median dev
+average over fixed seeds; with the teacher's logits shuffled across examples (same numbers, no
+information) the advantage over Multi shrinks below the margin. A change that breaks distillation,
+annealing or teacher loading fails it. Runs prepare -> demo-encoder -> tokenize -> train in-process."""
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import torch
+
+from bam_core.data import demo_encoder, prepare, tokens
+from bam_core.io import parquet_metadata
+from bam_core.method.spec import spec_from_dict
+from bam_core.method.teachers import merge_logits
+from bam_core.method.train import train
+
+# Left out of the default run until it passes there: on today's length-bucketed batches the tiny
+# multi-task model collapses to one class on several tasks (scale 0.25, floor 100, Single 3 epochs
+# batch 32, Multi 3 epochs batch 64, seeds 0-2: dev averages Single 45.4 52.8 52.9, Multi 43.9 45.4
+# 45.4, Single->Multi 45.4 46.8 45.4, shuffled teacher 45.4 47.0 45.4). Rerun and retune (SUITE,
+# SETTINGS, MARGIN) after the reference's task-mixed batches land; then drop the mark.
+pytestmark = pytest.mark.slow
+TASKS = ["MNLI", "RTE", "QQP", "MRPC"]
+SEEDS = [0, 1, 2]
+MARGIN = 1.0  # dev-average points
+SUITE = ["--synthetic-scale", "0.25", "--synthetic-label-noise", "0.2", "--synthetic-sharing", "1.0"]
+SETTINGS = {
+    "single": {"lr": 3e-3, "batch_size": 16, "epochs": 6},
+    "multi": {"lr": 3e-3, "batch_size": 32, "epochs": 6},
+}
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bam_effect")
+    torch.set_num_threads(1)
+    for task in TASKS:
+        assert prepare.main([task, "--out-dir", str(root / "data" / task), "--source", "synthetic", *SUITE]) == 0
+    encoder = root / "encoder"
+    assert demo_encoder.main(["--data-dir", str(root / "data"), "--tasks", *TASKS, "--out-dir", str(encoder),
+                              "--vocab-size", "1000", "--hidden-size", "32", "--intermediate-size", "64",
+                              "--max-position-embeddings", "64"]) == 0
+    for task in TASKS:
+        assert tokens.main(["--tokenizer", str(encoder), "--data-dir", str(root / "data" / task),
+                            "--out-dir", str(root / "tokens" / task), "--max-seq-length", "64"]) == 0
+    return root
+
+
+def dev_average(root, name, mode, seed, teacher=None):
+    spec = spec_from_dict({
+        "name": name, "mode": mode, "tasks": TASKS, "tokens_dir": str(root / "tokens"),
+        "init": {"kind": "config", "path": str(root / "encoder")}, "teacher_logits": teacher,
+        **SETTINGS[mode], "max_seq_length": 64, "seed": seed, "num_threads": 1, "device": "cpu",
+        "checkpoint_every": 100000, "output_dir": str(root / name / str(seed)),
+        "resume_dir": str(root / "resume" / name / str(seed))})
+    return float(np.mean([t["score"] for t in train(spec)["tasks"].values()]))
+
+
+def shuffled(path, out):
+    """The same logits, permuted across the examples of each task and split: the teacher's numbers
+    without its knowledge of which example is which."""
+    table, rng = pq.read_table(path), np.random.default_rng(0)
+    order = np.arange(table.num_rows)
+    keys = [f"{t}/{s}" for t, s in zip(table.column("task").to_pylist(), table.column("split").to_pylist())]
+    for key in set(keys):
+        rows = np.flatnonzero(np.array(keys) == key)
+        order[rows] = rng.permutation(rows)
+    logits = table.column("logits").take(pa.array(order))
+    table = table.set_column(table.schema.get_field_index("logits"), "logits", logits)
+    meta = parquet_metadata(path)
+    pq.write_table(table.replace_schema_metadata({**(table.schema.metadata or {}), **{k.encode(): v.encode()
+                                                 for k, v in meta.items()}}), out)
+    return str(out)
+
+
+@pytest.fixture(scope="module")
+def medians(suite):
+    scores = {"single": [dev_average(suite, "single", "single", s) for s in SEEDS]}
+    teacher = str(suite / "teacher.parquet")
+    merge_logits([str(suite / "single" / str(SEEDS[0]) / "logits.parquet")], teacher)
+    scores["multi"] = [dev_average(suite, "multi", "multi", s) for s in SEEDS]
+    scores["single-multi"] = [dev_average(suite, "single-multi", "multi", s, teacher) for s in SEEDS]
+    noise = shuffled(teacher, suite / "shuffled.parquet")
+    scores["shuffled"] = [dev_average(suite, "shuffled-teacher", "multi", s, noise) for s in SEEDS]
+    print({k: [round(x, 1) for x in v] for k, v in scores.items()})
+    return {k: float(np.median(v)) for k, v in scores.items()}
+
+
+def test_single_multi_beats_single_and_multi(medians):
+    assert medians["single-multi"] > medians["single"] + MARGIN, medians
+    assert medians["single-multi"] > medians["multi"] + MARGIN, medians
+
+
+def test_shuffled_teacher_loses_the_advantage(medians):
+    assert medians["shuffled"] < medians["multi"] + MARGIN, medians
