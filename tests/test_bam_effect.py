@@ -21,7 +21,7 @@ from bam_core.method.train import train
 # batch 32, Multi 3 epochs batch 64, seeds 0-2: dev averages Single 45.4 52.8 52.9, Multi 43.9 45.4
 # 45.4, Single->Multi 45.4 46.8 45.4, shuffled teacher 45.4 47.0 45.4). Rerun and retune (SUITE,
 # SETTINGS, MARGIN) after the reference's task-mixed batches land; then drop the mark.
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.method_effect
 TASKS = ["MNLI", "RTE", "QQP", "MRPC"]
 SEEDS = [0, 1, 2]
 MARGIN = 1.0  # dev-average points
