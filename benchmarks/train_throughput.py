@@ -9,7 +9,7 @@ lengths), same batch size and optimiser settings (AdamW, lr 5e-5, eps 1e-6, wd 0
 Trainer runs three ways: padded to 128 (the GLUE example script's default), DataCollatorWithPadding, and
 train_sampling_strategy="group_by_length". Ours is the multi-task path of `bam train` on the four
 tasks (exponent 1.0: plain shuffling), through TaskBatches + training_step, once per batching: mixed
-(the default: random task composition, each batch run as length groups) and bucketed (length pools).
+(the default: random task composition) and bucketed (length pools); either packs each batch into rows.
 The first --warmup steps of each are excluded. Prints per way examples/s, the share of real tokens
 among those computed and, for ours, the share of the epoch's batches at least 90% one task; last:
 `speed-up vs Trainer: padded Ax, dynamic Bx, grouped Cx` of the DEFAULT batching (best of --repeats
@@ -33,7 +33,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bam_core.io import write_parquet  # noqa: E402
-from bam_core.method.batches import GROUP_COST, TaskBatches, load_split  # noqa: E402
+from bam_core.method.batches import TaskBatches, load_split  # noqa: E402
 from bam_core.method.model import build_model  # noqa: E402
 from bam_core.method.optim import build_optimizer  # noqa: E402
 from bam_core.method.spec import RunSpec  # noqa: E402
@@ -135,7 +135,7 @@ def run_ours(data, init, tokenizer, args, steps: int, work: Path, batching: str)
     device, autocast = setup_device(spec)
     parts = [load_split(spec.tokens_dir, t, "train", spec.max_seq_length) for t in TASKS]
     plan = TaskBatches(parts, spec.batch_size, epochs=1, exponent=spec.sampling_exponent, seed=spec.seed,
-                       batching=spec.batching, epoch=spec.epoch, group_cost=GROUP_COST[device.type])
+                       batching=spec.batching, epoch=spec.epoch)
     torch.manual_seed(0)
     model = build_model(spec.init, list(TASKS), spec.dropout, spec.regression_head).to(device).train()
     optimizer, scheduler = build_optimizer(model, spec, plan.total_steps)

@@ -1,4 +1,4 @@
-"""Batchings (mixed, bucketed), length groups, task grouping, padding, and the sentence-order swap."""
+"""Batchings (mixed, bucketed), packing into rows, task grouping, and the sentence-order swap."""
 
 from pathlib import Path
 
@@ -16,8 +16,8 @@ from bam_core.method.batches import (
     TaskData,
     collate,
     double_unordered,
-    length_groups,
     load_split,
+    pack_rows,
 )
 
 GLUE = Path(__file__).resolve().parents[2] / "shared" / "glue"
@@ -41,39 +41,43 @@ def test_double_unordered_swaps_sentences_at_token_level(tmp_path):
     assert data.labels.tolist() == [1.0, 0.5, 1.0, 0.5]  # scaled by 1/5
     assert data.idx.tolist() == [0, 1, 0, 1]
     batch = collate([data], np.zeros(4, np.int64), np.arange(4))
-    ((input_ids, token_type_ids, attention_mask),) = batch.groups
-    assert input_ids.tolist() == [[1, 5, 6, 2, 7, 2, 0], [1, 8, 2, 9, 10, 11, 2],
-                                        [1, 7, 2, 5, 6, 2, 0], [1, 9, 10, 11, 2, 8, 2]]
-    assert token_type_ids.tolist() == [[0, 0, 0, 0, 1, 1, 0], [0, 0, 0, 1, 1, 1, 1],
-                                             [0, 0, 0, 1, 1, 1, 0], [0, 0, 0, 0, 0, 1, 1]]
-    assert attention_mask.sum(1).tolist() == [6, 7, 6, 7]
-    assert batch.real_tokens == 26 and batch.computed_tokens == 28 and batch.restore is None
+    # lengths 6, 7, 6, 7 in rows of 7: one example per row, longest first (1, 3, 0, 2)
+    assert batch.input_ids.tolist() == [[1, 8, 2, 9, 10, 11, 2], [1, 9, 10, 11, 2, 8, 2],
+                                        [1, 5, 6, 2, 7, 2, 0], [1, 7, 2, 5, 6, 2, 0]]
+    assert batch.token_type_ids.tolist() == [[0, 0, 0, 1, 1, 1, 1], [0, 0, 0, 0, 0, 1, 1],
+                                             [0, 0, 0, 0, 1, 1, 0], [0, 0, 0, 1, 1, 1, 0]]
+    assert batch.cls_index.tolist() == [14, 0, 21, 7]
+    assert batch.real_tokens == 26 and batch.computed_tokens == 28
 
 
 def test_truncation_keeps_the_first_tokens(tmp_path):
     write_rows(tmp_path / "CoLA" / "train.parquet", [[1, 4, 5, 6, 2]], [[0] * 5], [1.0])
     batch = collate([load_split(tmp_path, "CoLA", "train", 3)], np.zeros(1, np.int64), np.zeros(1, np.int64))
-    assert batch.groups[0][0].tolist() == [[1, 4, 5]]
+    assert batch.input_ids.tolist() == [[1, 4, 5]]
 
 
-def test_length_groups_minimise_padded_tokens_plus_cost():
-    lengths = np.array([70, 10, 12, 65, 11, 128])
-    # one group in batch order
-    assert [g.tolist() for g in length_groups(lengths, None)] == [[0, 1, 2, 3, 4, 5]]
-    # cost 100: {10, 11, 12} 3*12 + {65, 70} 2*70 + {128} 128 + 3*100 = 604, against one group 6*128 + 100 = 868,
-    # {10,11,12} + {65,70,128}: 36 + 384 + 200 = 620; {10..70} + {128}: 350 + 128 + 200 = 678
-    assert [g.tolist() for g in length_groups(lengths, 100)] == [[1, 4, 2], [3, 0], [5]]
-    assert [g.tolist() for g in length_groups(lengths, 1000)] == [[0, 1, 2, 3, 4, 5]]  # one group: batch order
+def test_pack_rows_first_fit_decreasing():
+    # rows of 5: 5 -> row 0; 4 -> row 1; 3 fits neither -> row 2; 2 fits row 2 after the 3
+    capacity, row, offset = pack_rows(np.array([5, 3, 2, 4]))
+    assert capacity == 5 and row.tolist() == [0, 2, 2, 1] and offset.tolist() == [0, 0, 3, 0]
+    capacity, row, offset = pack_rows(np.array([2, 2, 2]))  # ties in example order
+    assert capacity == 2 and row.tolist() == [0, 1, 2] and offset.tolist() == [0, 0, 0]
 
 
-def test_groups_pad_each_to_its_longest_row_and_restore_batch_order(tmp_path):
+def test_packed_rows_keep_each_example_to_itself(tmp_path):
     write_rows(tmp_path / "CoLA" / "train.parquet", [[1, 4, 2], [1, 4, 5, 6, 7, 8, 9, 2], [1, 5, 6, 2]],
                [[0] * 3, [0] * 8, [0] * 4], [1.0, 0.0, 1.0])
     data = load_split(tmp_path, "CoLA", "train", 128)
-    batch = collate([data], np.zeros(3, np.int64), np.array([0, 1, 2]), group_cost=2)
-    # cost 2: {3, 4} 2*4 + {8} 8 + 2*2 = 20 against 3*8 + 2 = 26
-    assert [g[0].tolist() for g in batch.groups] == [[[1, 4, 2, 0], [1, 5, 6, 2]], [[1, 4, 5, 6, 7, 8, 9, 2]]]
-    assert batch.restore.tolist() == [0, 2, 1]  # concatenated group rows (0, 2, 1) back to batch order
+    batch = collate([data], np.zeros(3, np.int64), np.array([0, 1, 2]))
+    # rows of 8: the 8 alone; the 4, then the 3 after it; one padding token
+    assert batch.input_ids.tolist() == [[1, 4, 5, 6, 7, 8, 9, 2], [1, 5, 6, 2, 1, 4, 2, 0]]
+    assert batch.position_ids.tolist() == [[0, 1, 2, 3, 4, 5, 6, 7], [0, 1, 2, 3, 0, 1, 2, 0]]
+    assert batch.cls_index.tolist() == [12, 0, 8]  # example 0 at row 1 offset 4, 1 at row 0, 2 at row 1
+    a, b, pad = [True] * 4 + [False] * 4, [False] * 4 + [True] * 3 + [False], [False] * 7 + [True]
+    assert batch.attention_mask.shape == (2, 1, 8, 8)
+    assert batch.attention_mask[1, 0].tolist() == [a] * 4 + [b] * 3 + [pad]
+    assert batch.attention_mask[0, 0].all()
+    assert batch.labels.tolist() == [1.0, 0.0, 1.0] and batch.slices == [("CoLA", 0, 3)]
     assert batch.real_tokens == 15 and batch.computed_tokens == 16
 
 
@@ -89,9 +93,9 @@ def test_batches_group_tasks_and_are_deterministic(tmp_path):
     assert names == sorted(set(names), key=names.index) and batch.slices[-1][2] == 16  # contiguous per task
     # deterministic from (seed, epoch), so a resumed run sees the same batches
     for batching in ("mixed", "bucketed"):
-        one = TaskBatches(parts, 16, 2, 0.75, 3, batching=batching, group_cost=64).batch(100)
-        two = TaskBatches(parts, 16, 2, 0.75, 3, batching=batching, group_cost=64).batch(100)
-        assert all(torch.equal(a[0], b[0]) for a, b in zip(one.groups, two.groups))
+        one = TaskBatches(parts, 16, 2, 0.75, 3, batching=batching).batch(100)
+        two = TaskBatches(parts, 16, 2, 0.75, 3, batching=batching).batch(100)
+        assert all(torch.equal(a, b) for a, b in zip(one.encoder_inputs.values(), two.encoder_inputs.values()))
 
 
 def glue_lengths(task: str) -> np.ndarray:

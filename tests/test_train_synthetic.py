@@ -12,7 +12,8 @@ torch.set_num_threads(1)
 TASKS = ["CoLA", "SST-2", "MRPC", "STS-B", "RTE"]
 
 
-# about 15 s of training; dev accuracies here: CoLA .63, MRPC .59, RTE .72, SST-2 .98
+# about 40 s of training; dev scores here: CoLA MCC 59.5, SST-2 85.0, MRPC 75.2, STS-B 41.6, RTE 73.0
+# (at lr 1e-3, BERT's Adam without bias correction leaves SST-2 and RTE at chance)
 def test_tiny_bert_beats_majority_class_on_synthetic_suite(tmp_path):
     for task in TASKS:
         assert prepare.main([task, "--out-dir", str(tmp_path / "data" / task), "--source", "synthetic"]) == 0
@@ -23,14 +24,14 @@ def test_tiny_bert_beats_majority_class_on_synthetic_suite(tmp_path):
                             "--out-dir", str(tmp_path / "tokens" / task)]) == 0
     spec = spec_from_dict({
         "name": "synthetic", "mode": "multi", "tasks": TASKS, "tokens_dir": str(tmp_path / "tokens"),
-        "init": {"kind": "config", "path": str(encoder)}, "lr": 1e-3, "batch_size": 32, "epochs": 30,
+        "init": {"kind": "config", "path": str(encoder)}, "lr": 5e-4, "batch_size": 32, "epochs": 30,
         "num_threads": 1, "device": "cpu", "checkpoint_every": 1000,
         "output_dir": str(tmp_path / "run"), "resume_dir": str(tmp_path / "resume")})
     metrics = train(spec)
     dev = pd.read_parquet(tmp_path / "run" / "predictions.parquet").query("split == 'dev'")
     for task, rows in dev.groupby("task"):
         if task == "STS-B":
-            assert metrics["tasks"][task]["score"] > 10, metrics["tasks"]  # 25.4 here
+            assert metrics["tasks"][task]["score"] > 10, metrics["tasks"]  # 41.6 here
             continue
         accuracy = (rows.prediction == rows.label).mean()
         majority = rows.label.value_counts(normalize=True).max()

@@ -1,20 +1,18 @@
-"""Task-sampled minibatches straight from the tokens parquet, padded per length group.
+"""Task-sampled minibatches straight from the tokens parquet, packed into rows without padding between examples.
 
 Batching `mixed` (default; the paper: tasks "shuffled together, even within minibatches") cuts the
 epoch's shuffled task-sampled draws into consecutive batches, so a batch has the task composition of
 a random batch. Batching `bucketed` sorts pools of `pool_batches` batches by length before cutting,
-which pads less but makes batches of one task (GLUE tasks differ in length). Either way a batch is
-split for compute into a few length-sorted groups, each padded to its own longest row (the split
-that minimises padded tokens + `group_cost` per group), so a mixed batch pads little too.
+which makes batches of one task (GLUE tasks differ in length). Either way a batch's examples are packed
+into rows as long as its longest example, attention kept within each example (a block-diagonal mask), and
+the encoder runs once per batch: a mixed batch computes few padding tokens, in one call.
 Everything is a function of (seed, epoch): the sampler's position is just the global step, so
-resuming needs no sampler state. Rows are grouped by task, so each task head sees one contiguous slice.
+resuming needs no sampler state. Examples are grouped by task, so each task head sees one contiguous slice.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from itertools import pairwise
-
 import numpy as np
 import pyarrow.parquet as pq
 import torch
@@ -23,12 +21,6 @@ from bam_core.data.tasks import UNORDERED_TASKS, Task, get_task
 from bam_core.errors import BamError
 from bam_core.io import parquet_metadata
 from bam_core.method.sampling import BATCHINGS, planned_steps, sample_epoch
-
-# A group's fixed cost in padded tokens (its per-call overhead). CPU: swept on MiniLM, batch 32, 2 threads
-# (ex/s: 0 -> 20, 8 -> 29, 16 -> 33, 32 -> 32-40, 64 -> 33, 256 -> 34, 1024 -> 27, one group -> 16).
-# CUDA: not measured (no GPU yet); large, since a kernel launch costs more than padding there.
-GROUP_COST = {"cpu": 32, "cuda": 4096}
-
 
 @dataclass
 class TaskData:
@@ -119,55 +111,53 @@ def double_unordered(data: TaskData) -> TaskData:
 
 @dataclass
 class Batch:
-    """A batch in task-grouped row order; the encoder runs on `groups`, each a padded length group."""
+    """A batch in task-grouped example order, packed into rows for one encoder call.
 
-    groups: list  # [(input_ids, token_type_ids, attention_mask)], each (b_g, L_g) int64
-    restore: torch.Tensor | None  # (B,) int64: row r's place among the groups' concatenated rows; None = identity
+    Several examples share a row of `capacity` tokens (the batch's longest example); the attention mask is
+    block-diagonal, so each token sees only its own example's tokens, and position ids restart at each
+    example: every example is encoded as if alone. `cls_index` finds each example's first token.
+    """
+
+    input_ids: torch.Tensor  # (rows, capacity) int64, pad_id after the last example of a row
+    token_type_ids: torch.Tensor  # (rows, capacity) int64
+    position_ids: torch.Tensor  # (rows, capacity) int64: position within the example
+    attention_mask: torch.Tensor  # (rows, 1, capacity, capacity) bool: query and key in the same example
+    cls_index: torch.Tensor  # (B,) int64: row * capacity + offset of example b's first token
     labels: torch.Tensor  # (B,) float32: class index or scaled regression value
-    slices: list  # [(task name, start, end)]: rows of each task, contiguous
+    slices: list  # [(task name, start, end)]: examples of each task, contiguous
     teacher: list | None  # per slice: (n, outputs) float32 tensor, or None without a teacher
     real_tokens: int  # non-padding tokens, for throughput
 
     @property
     def computed_tokens(self) -> int:
-        return sum(ids.numel() for ids, _, _ in self.groups)
+        return self.input_ids.numel()
+
+    @property
+    def encoder_inputs(self) -> dict:
+        return {k: getattr(self, k) for k in ("input_ids", "token_type_ids", "position_ids", "attention_mask",
+                                              "cls_index")}
 
     def to(self, device, non_blocking=False) -> Batch:
-        move = lambda t: t.to(device, non_blocking=non_blocking)
-        return replace(
-            self,
-            groups=[tuple(move(t) for t in g) for g in self.groups],
-            restore=None if self.restore is None else move(self.restore),
-            labels=move(self.labels),
-            teacher=None if self.teacher is None else [move(t) for t in self.teacher],
-        )
+        moved = {k: v.to(device, non_blocking=non_blocking) for k, v in self.encoder_inputs.items()}
+        teacher = None if self.teacher is None else [t.to(device, non_blocking=non_blocking) for t in self.teacher]
+        return replace(self, **moved, labels=self.labels.to(device, non_blocking=non_blocking), teacher=teacher)
 
 
-def length_groups(lengths: np.ndarray, group_cost: float | None) -> list[np.ndarray]:
-    """Rows split into length-sorted groups minimising sum(rows * longest row) + group_cost * groups.
+def pack_rows(lengths: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """(capacity, row, offset): examples packed first-fit decreasing into rows of the longest one's length.
 
-    Exact (dynamic programme over the sorted lengths: an optimal split is contiguous in length order).
-    group_cost None: one group in the given order.
+    Ties keep example order (stable sort), so the packing is a function of the lengths alone.
     """
-    n = len(lengths)
-    if group_cost is None or n < 2:
-        return [np.arange(n)]
-    order = np.argsort(lengths, kind="stable")
-    sorted_len = lengths[order].astype(np.float64)
-    best, cut = np.zeros(n + 1), np.zeros(n + 1, dtype=np.int64)
-    starts = np.arange(n)
-    for j in range(1, n + 1):
-        cost = best[:j] + (j - starts[:j]) * sorted_len[j - 1] + group_cost
-        cut[j] = int(np.argmin(cost))
-        best[j] = cost[cut[j]]
-    bounds, j = [], n
-    while j > 0:
-        bounds.append(j)
-        j = int(cut[j])
-    edges = [0] + bounds[::-1]
-    if len(edges) == 2:
-        return [np.arange(n)]
-    return [order[lo:hi] for lo, hi in pairwise(edges)]
+    capacity = int(lengths.max())
+    row, offset = np.empty(len(lengths), np.int64), np.empty(len(lengths), np.int64)
+    used: list[int] = []
+    for i in np.argsort(-lengths, kind="stable"):
+        r = next((r for r, u in enumerate(used) if u + lengths[i] <= capacity), len(used))
+        if r == len(used):
+            used.append(0)
+        row[i], offset[i] = r, used[r]
+        used[r] += int(lengths[i])
+    return capacity, row, offset
 
 
 def _ragged(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -176,9 +166,8 @@ def _ragged(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return np.repeat(starts - offsets, lengths) + np.arange(int(lengths.sum()))
 
 
-def collate(parts: list[TaskData], tasks: np.ndarray, rows: np.ndarray, pin: bool = False,
-            group_cost: float | None = None) -> Batch:
-    """The given (task, row) examples grouped by task; padded as one group, or per length group."""
+def collate(parts: list[TaskData], tasks: np.ndarray, rows: np.ndarray, pin: bool = False) -> Batch:
+    """The given (task, row) examples grouped by task and packed into rows (see Batch)."""
     order = np.argsort(tasks, kind="stable")
     tasks, rows = tasks[order], rows[order]
     lengths = np.empty(len(rows), dtype=np.int64)
@@ -193,26 +182,31 @@ def collate(parts: list[TaskData], tasks: np.ndarray, rows: np.ndarray, pin: boo
         types.append(part.types[flat])
         slices.append((part.task.name, int(lo), int(hi)))
         teacher.append(None if part.teacher is None else torch.from_numpy(part.teacher[r]))
-    ids, types = np.concatenate(ids), np.concatenate(types)
-    offsets = np.cumsum(lengths) - lengths  # row r's tokens: ids[offsets[r] : offsets[r] + lengths[r]]
-    members = length_groups(lengths, group_cost)
-    groups = []
-    for m in members:
-        pos = np.arange(int(lengths[m].max()))
-        mask = pos[None, :] < lengths[m, None]
-        flat = (offsets[m, None] + pos[None, :])[mask]
-        g_ids = np.full(mask.shape, parts[0].pad_id, dtype=np.int64)
-        g_types = np.zeros(mask.shape, dtype=np.int64)
-        g_ids[mask], g_types[mask] = ids[flat], types[flat]
-        tensors = tuple(torch.from_numpy(a) for a in (g_ids, g_types, mask.astype(np.int64)))
-        groups.append(tuple(t.pin_memory() for t in tensors) if pin else tensors)
-    restore = None
-    if len(members) > 1:
-        restore = torch.from_numpy(np.argsort(np.concatenate(members)))
-    labels = torch.from_numpy(labels)
+    capacity, row, offset = pack_rows(lengths)
+    n_rows = int(row.max()) + 1
+    example = np.repeat(np.arange(len(rows)), lengths)  # the example of each token, tokens in batch order
+    position = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    slot = np.repeat(row * capacity + offset, lengths) + position  # its place in the flattened rows
+    packed_ids = np.full(n_rows * capacity, parts[0].pad_id, dtype=np.int64)
+    packed_types = np.zeros(n_rows * capacity, dtype=np.int64)
+    packed_pos = np.zeros(n_rows * capacity, dtype=np.int64)
+    segment = np.full(n_rows * capacity, -1, dtype=np.int64)  # padding is one segment: it sees only padding
+    packed_ids[slot] = np.concatenate(ids)
+    packed_types[slot] = np.concatenate(types)
+    packed_pos[slot], segment[slot] = position, example
+    segment = segment.reshape(n_rows, capacity)
+    tensors = {
+        "input_ids": torch.from_numpy(packed_ids.reshape(n_rows, capacity)),
+        "token_type_ids": torch.from_numpy(packed_types.reshape(n_rows, capacity)),
+        "position_ids": torch.from_numpy(packed_pos.reshape(n_rows, capacity)),
+        "attention_mask": torch.from_numpy(segment[:, None, :, None] == segment[:, None, None, :]),
+        "cls_index": torch.from_numpy(row * capacity + offset),
+        "labels": torch.from_numpy(labels),
+    }
+    if pin:
+        tensors = {k: v.pin_memory() for k, v in tensors.items()}
     has_teacher = all(t is not None for t in teacher)
-    return Batch(groups, restore, labels.pin_memory() if pin else labels, slices=slices,
-                 teacher=teacher if has_teacher else None, real_tokens=int(lengths.sum()))
+    return Batch(**tensors, slices=slices, teacher=teacher if has_teacher else None, real_tokens=int(lengths.sum()))
 
 
 class TaskBatches:
@@ -223,12 +217,11 @@ class TaskBatches:
     """
 
     def __init__(self, parts: list[TaskData], batch_size: int, epochs: float, exponent: float, seed: int,
-                 batching: str = "mixed", epoch: str = "reference_copies", group_cost: float | None = None,
-                 pool_batches: int = 64):
+                 batching: str = "mixed", epoch: str = "reference_copies", pool_batches: int = 64):
         if batching not in BATCHINGS:
             raise BamError(f"unknown batching {batching!r} (one of {', '.join(BATCHINGS)})")
         self.parts, self.batch_size, self.exponent, self.seed = parts, batch_size, exponent, seed
-        self.batching, self.group_cost, self.pool_batches = batching, group_cost, pool_batches
+        self.batching, self.pool_batches = batching, pool_batches
         self.sizes = [len(p) for p in parts]
         if min(self.sizes) == 0:
             empty = next(p.task.name for p in parts if len(p) == 0)
@@ -260,4 +253,4 @@ class TaskBatches:
         if epoch != self._epoch:
             self._epoch, self._plan = epoch, self.epoch_plan(epoch)
         tasks, rows = self._plan
-        return collate(self.parts, tasks[i], rows[i], pin=pin, group_cost=self.group_cost)
+        return collate(self.parts, tasks[i], rows[i], pin=pin)

@@ -9,8 +9,8 @@ optimisation steps after warm-up on that unit's real batches, and the prediction
 predictions, the logits a teacher writes on train and dev) on a sample of each split. `bam estimate`
 turns these rates and the plan's step counts into minutes per run.
 
-Step time depends on the batch's padded size, and length-bucketed batches differ a lot in width, so
-the timed steps are fitted as a + b * padded_tokens and read off at the mean padded size of a whole
+Step time depends on the tokens a batch computes (packed rows x longest example), which differ a lot
+between batches, so the timed steps are fitted as a + b * tokens and read off at the mean size of a whole
 epoch of the unit's plan (known exactly without running it); 30 steps then give a steady figure.
 """
 
@@ -31,7 +31,7 @@ import torch
 from bam_core.errors import BamError
 from bam_core.io import write_json
 from bam_core.method import checkpoint as ckpt
-from bam_core.method.batches import GROUP_COST, UNORDERED_TASKS, TaskBatches, double_unordered, length_groups, load_split
+from bam_core.method.batches import UNORDERED_TASKS, TaskBatches, double_unordered, load_split, pack_rows
 from bam_core.method.model import build_model, predict, save_model
 from bam_core.method.optim import build_optimizer
 from bam_core.method.spec import spec_from_dict
@@ -75,19 +75,19 @@ def run_spec(spec: dict, tmp: Path):
                            "output_dir": str(tmp / "run"), "resume_dir": str(tmp / "resume")}, "calibration spec")
 
 
-def padded_tokens(plan: TaskBatches, tasks: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Tokens computed for each batch given as (steps, batch) task and row indices: its length groups'
-    rows x longest row, as collate pads them (without building the tensors)."""
+def computed_tokens(plan: TaskBatches, tasks: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Tokens computed for each batch given as (steps, batch) task and row indices: its packed rows x
+    longest example, as collate packs them (without building the tensors)."""
     lengths = np.empty(tasks.shape, dtype=np.int64)
     for t, part in enumerate(plan.parts):
         sel = tasks == t
         lengths[sel] = part.lengths[rows[sel]]
-    return np.array([sum(len(g) * int(row[g].max()) for g in length_groups(row, plan.group_cost))
-                     for row in lengths[:EPOCH_SAMPLE]])
+    packed = (pack_rows(row) for row in lengths[:EPOCH_SAMPLE])
+    return np.array([capacity * (int(rows.max()) + 1) for capacity, rows, _ in packed])
 
 
 def fitted_step_seconds(seconds: np.ndarray, tokens: np.ndarray, epoch_tokens: float) -> float:
-    """Seconds per step at the epoch's mean padded size, from a + b * tokens fitted on the timed steps."""
+    """Seconds per step at the epoch's mean computed size, from a + b * tokens fitted on the timed steps."""
     if np.ptp(tokens) == 0:
         return float(seconds.mean())
     b, a = np.polyfit(tokens.astype(np.float64), seconds, 1)
@@ -99,8 +99,7 @@ def time_unit(unit: dict, data: dict, model, optimizer, scheduler, rs, device, a
     parts = [data[t]["train"] for t in unit["tasks"]]
     if unit["double_unordered"]:
         parts = [double_unordered(p) if p.task.name in UNORDERED_TASKS else p for p in parts]
-    plan = TaskBatches(parts, unit["batch_size"], 1, unit["sampling_exponent"], seed=0, batching=unit["batching"],
-                       group_cost=GROUP_COST[device.type])
+    plan = TaskBatches(parts, unit["batch_size"], 1, unit["sampling_exponent"], seed=0, batching=unit["batching"])
     pin = device.type == "cuda"
     times, tokens = [], []
     start = _sync(device)
@@ -112,7 +111,7 @@ def time_unit(unit: dict, data: dict, model, optimizer, scheduler, rs, device, a
         tokens.append(batch.computed_tokens)
         training_step(model, optimizer, scheduler, batch.to(device, non_blocking=pin), 0.5, rs, autocast)
         times.append(_sync(device) - t0)
-    epoch_tokens = padded_tokens(plan, *plan.epoch_plan(0)).mean()
+    epoch_tokens = computed_tokens(plan, *plan.epoch_plan(0)).mean()
     step_seconds = fitted_step_seconds(np.array(times[warmup:]), np.array(tokens[warmup:]), epoch_tokens)
     return step_seconds, warm
 

@@ -29,16 +29,22 @@ class MultiTaskModel(nn.Module):
         self.encoder = encoder
         self.dropout = nn.Dropout(dropout)
         self.regression_head = regression_head
+        # RoBERTa-style encoders number positions from pad_token_id + 1; BERT from 0
+        roberta = encoder.config.model_type in ("roberta", "xlm-roberta", "camembert")
+        self.position_offset = encoder.config.pad_token_id + 1 if roberta else 0
         hidden = encoder.config.hidden_size
         self.heads = nn.ModuleDict({t: nn.Linear(hidden, get_task(t).num_outputs) for t in task_names})
         for head in self.heads.values():  # BERT's initialisation
             nn.init.normal_(head.weight, std=getattr(encoder.config, "initializer_range", 0.02))
             nn.init.zeros_(head.bias)
 
-    def pooled(self, input_ids, token_type_ids, attention_mask) -> torch.Tensor:
-        """(B, hidden) dropout(pooler(h_[CLS])) of one padded group of rows."""
-        out = self.encoder(input_ids=input_ids, token_type_ids=token_type_ids, attention_mask=attention_mask)
-        return self.dropout(out.pooler_output)
+    def pooled(self, input_ids, token_type_ids, position_ids, attention_mask, cls_index) -> torch.Tensor:
+        """(B, hidden) dropout(pooler(h_[CLS])) of a packed batch (batches.Batch): one encoder call."""
+        hidden = self.encoder(input_ids=input_ids, token_type_ids=token_type_ids,
+                              position_ids=position_ids + self.position_offset,
+                              attention_mask=attention_mask).last_hidden_state
+        cls = hidden.reshape(-1, hidden.shape[-1])[cls_index]
+        return self.dropout(self.encoder.pooler(cls[:, None]))  # the pooler reads the first token of each row
 
     def heads_on(self, pooled: torch.Tensor, slices) -> list[torch.Tensor]:
         """Each task's head on its rows: per slice (n, classes) logits, or (n,) regression outputs."""
@@ -51,18 +57,9 @@ class MultiTaskModel(nn.Module):
             outputs.append(z)
         return outputs
 
-    def forward(self, input_ids, token_type_ids, attention_mask, slices) -> list[torch.Tensor]:
-        """One encoder pass over one padded batch, then each task's head on its rows."""
-        return self.heads_on(self.pooled(input_ids, token_type_ids, attention_mask), slices)
-
-    def forward_groups(self, groups, restore, slices) -> list[torch.Tensor]:
-        """A batch given as padded length groups: one encoder pass per group, rows put back in batch order.
-
-        Each row sees only its own tokens either way, so this equals one padded pass (to rounding)
-        while computing far fewer padding tokens on a batch of mixed lengths.
-        """
-        pooled = torch.cat([self.pooled(*g) for g in groups]) if len(groups) > 1 else self.pooled(*groups[0])
-        return self.heads_on(pooled if restore is None else pooled[restore], slices)
+    def forward(self, input_ids, token_type_ids, position_ids, attention_mask, cls_index, slices) -> list[torch.Tensor]:
+        """One encoder pass over a packed batch, then each task's head on its examples."""
+        return self.heads_on(self.pooled(input_ids, token_type_ids, position_ids, attention_mask, cls_index), slices)
 
 
 def with_dropout(config, dropout: float):
@@ -136,22 +133,18 @@ def save_model(model: MultiTaskModel, path: str | Path) -> None:
 @torch.inference_mode()
 def predict(model: MultiTaskModel, data, batch_size: int, device, autocast) -> np.ndarray:
     """Model outputs for every row of a TaskData, in row order: (n, classes) logits or (n, 1) regression."""
-    from bam_core.method.batches import (  # local: batches imports nothing from here, keep it that way
-        GROUP_COST,
-        collate,
-    )
+    from bam_core.method.batches import collate  # local: batches imports nothing from here, keep it that way
 
     was_training = model.training
     model.eval()
-    order = np.argsort(data.lengths, kind="stable")  # length-sorted chunks, each split into length groups
+    order = np.argsort(data.lengths, kind="stable")  # length-sorted chunks pack densely
     zeros = np.zeros(batch_size, dtype=np.int64)
-    group_cost = GROUP_COST.get(torch.device(device).type, GROUP_COST["cpu"])
     chunks = []
     for lo in range(0, len(order), batch_size):
         rows = order[lo : lo + batch_size]
-        batch = collate([data], zeros[: len(rows)], rows, group_cost=group_cost).to(device)
+        batch = collate([data], zeros[: len(rows)], rows).to(device)
         with autocast:
-            (out,) = model.forward_groups(batch.groups, batch.restore, batch.slices)
+            (out,) = model(**batch.encoder_inputs, slices=batch.slices)
         chunks.append(out.float().reshape(len(rows), -1).cpu())
     model.train(was_training)
     outputs = torch.cat(chunks).numpy() if chunks else np.zeros((0, data.task.num_outputs), np.float32)

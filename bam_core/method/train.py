@@ -32,7 +32,7 @@ from bam_core.errors import BamError
 from bam_core.io import read_json, write_json, write_parquet
 from bam_core.method import checkpoint as ckpt
 from bam_core.method.annealing import teacher_annealing
-from bam_core.method.batches import GROUP_COST, UNORDERED_TASKS, TaskBatches, double_unordered, load_split
+from bam_core.method.batches import UNORDERED_TASKS, TaskBatches, double_unordered, load_split
 from bam_core.method.losses import NonFiniteWatch, example_losses, reduce
 from bam_core.method.metrics import task_score
 from bam_core.method.model import build_model, predict, save_model
@@ -60,7 +60,7 @@ def setup_device(spec: RunSpec):
 def training_step(model, optimizer, scheduler, batch, lam: float, spec: RunSpec, autocast) -> torch.Tensor:
     """One optimisation step; returns the (B,) per-example losses (on device, no host sync)."""
     with autocast:
-        outputs = model.forward_groups(batch.groups, batch.restore, batch.slices)
+        outputs = model(**batch.encoder_inputs, slices=batch.slices)
     losses = example_losses(outputs, batch.labels, batch.slices, batch.teacher, lam)
     optimizer.zero_grad(set_to_none=True)
     reduce(losses, spec.loss_reduction).backward()
@@ -88,7 +88,7 @@ def train_unit(spec: RunSpec, tasks: list[str], data: dict, device, autocast, st
     if spec.double_unordered:
         parts = [double_unordered(p) if p.task.name in UNORDERED_TASKS else p for p in parts]
     plan = TaskBatches(parts, spec.batch_size, spec.epochs, spec.sampling_exponent, spec.seed, batching=spec.batching,
-                       epoch=spec.epoch, group_cost=GROUP_COST[device.type])
+                       epoch=spec.epoch)
     total = plan.total_steps
     torch.manual_seed(spec.seed)  # each unit starts from the seed: single mode = separate single runs
     model = build_model(spec.init, tasks, spec.dropout, spec.regression_head).to(device)
