@@ -48,12 +48,22 @@ def arguments():
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--intermediate", type=int, default=None, help="default 2 x hidden")
     p.add_argument("--vocab", type=int, default=1000)
+    p.add_argument("--init-range", type=float, default=0.02, help="BertConfig.initializer_range (BERT: 0.02)")
+    p.add_argument("--patch", nargs="*", default=[], help="generator variants from the module --patches")
+    p.add_argument("--patches", default="/tmp/demo2/patches.py")
     p.add_argument("--note", default="", help="one line for the log: what this configuration tries")
     return p.parse_args()
 
 
 def build_suite(a, root: Path):
     synthetic.TRAIN_FLOOR = a.floor
+    if a.patch:
+        import importlib.util
+        spec = importlib.util.spec_from_file_location("patches", a.patches)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        for name in a.patch:
+            module.PATCHES[name]()
     for t in a.tasks:
         tables = synthetic.load(get_task(t), 0, a.scale, a.noise, a.sharing)
         write_splits(root / "data" / t, {s: (tb, split_metadata(get_task(t), s, "x", tb)) for s, tb in tables.items()})
@@ -61,6 +71,8 @@ def build_suite(a, root: Path):
                        "--vocab-size", str(a.vocab), "--hidden-size", str(a.hidden),
                        "--num-hidden-layers", str(a.layers), "--num-attention-heads", "2",
                        "--intermediate-size", str(a.intermediate or 2 * a.hidden), "--max-position-embeddings", "64"])
+    config = json.loads((root / "encoder" / "config.json").read_text())
+    (root / "encoder" / "config.json").write_text(json.dumps({**config, "initializer_range": a.init_range}))
     for t in a.tasks:
         tokens.main(["--tokenizer", str(root / "encoder"), "--data-dir", str(root / "data" / t),
                      "--out-dir", str(root / "tokens" / t), "--max-seq-length", "64"])
@@ -128,7 +140,9 @@ def main():
     teacher = str(root / "runs" / "single" / "0" / "logits.parquet")
     rows = []
     with ProcessPoolExecutor(a.jobs) as pool:
-        first = [(a, root, "single", s, None) for s in range(a.seeds)] if "single" in a.variants else [(a, root, "single", 0, None)]
+        distilled = any(VARIANTS[v][1] for v in a.variants)
+        first = ([(a, root, "single", s, None) for s in range(a.seeds)] if "single" in a.variants
+                 else [(a, root, "single", 0, None)] if distilled else [])
         rest = [(a, root, v, s, teacher) for v in a.variants if v != "single" for s in range(a.seeds)]
         # the teacher (Single seed 0) first; undistilled runs need no teacher and fill the other worker
         waves = [first + [j for j in rest if not VARIANTS[j[2]][1]], [j for j in rest if VARIANTS[j[2]][1]]]
