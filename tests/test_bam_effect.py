@@ -16,16 +16,18 @@ from bam_core.method.spec import spec_from_dict
 from bam_core.method.teachers import merge_logits
 from bam_core.method.train import train
 
-# The reduced suite and settings below were tuned with scripts/explore_demo.py (scripts/explore_demo.log.md).
+# The demo's settings on a reduced suite. Measured (seeds 0-2, dev averages): Single 71.9 70.7 72.2, Multi 74.6
+# 75.2 63.8, Single->Multi 76.9 78.0 69.8, shuffled teacher 70.4 69.7 46.8: medians 71.9, 74.6, 76.9, 69.7.
+# 4.5 minutes on the shared 2-core machine beside another training process (1 torch thread).
 pytestmark = pytest.mark.method_effect
 TASKS = ["MNLI", "RTE", "QQP", "MRPC"]
 SEEDS = [0, 1, 2]
 MARGIN = 1.0  # dev-average points
 SUITE = ["--synthetic-scale", "0.25", "--synthetic-label-noise", "0.2", "--synthetic-sharing", "1.0"]
 ENCODER = ["--vocab-size", "1000", "--hidden-size", "32", "--intermediate-size", "64", "--initializer-range", "0.05"]
-SETTINGS = {
-    "single": {"lr": 3e-3, "batch_size": 16, "epochs": 6},
-    "multi": {"lr": 3e-3, "batch_size": 32, "epochs": 6},
+SETTINGS = {  # the demo's (config.yaml)
+    "single": {"lr": 4e-3, "batch_size": 16, "epochs": 6, "adam_bias_correction": True},
+    "multi": {"lr": 1e-3, "batch_size": 32, "epochs": 6, "adam_bias_correction": True},
 }
 
 
@@ -49,7 +51,8 @@ def dev_average(root, name, mode, seed, teacher=None):
         "name": name, "mode": mode, "tasks": TASKS, "tokens_dir": str(root / "tokens"),
         "init": {"kind": "config", "path": str(root / "encoder")}, "teacher_logits": teacher,
         **SETTINGS[mode], "max_seq_length": 64, "seed": seed, "num_threads": 1, "device": "cpu",
-        "checkpoint_every": 100000, "output_dir": str(root / name / str(seed)),
+        "checkpoint_every": 100000, "predict_train": name == "single",  # only a teacher predicts its train split
+        "output_dir": str(root / name / str(seed)),
         "resume_dir": str(root / "resume" / name / str(seed))})
     return float(np.mean([t["score"] for t in train(spec)["tasks"].values()]))
 
@@ -75,7 +78,7 @@ def shuffled(path, out):
 def medians(suite):
     scores = {"single": [dev_average(suite, "single", "single", s) for s in SEEDS]}
     teacher = str(suite / "teacher.parquet")
-    merge_logits([str(suite / "single" / str(SEEDS[0]) / "logits.parquet")], teacher)
+    merge_logits([[str(suite / "single" / str(SEEDS[0]) / "logits.parquet")]], teacher)  # one member: one run
     scores["multi"] = [dev_average(suite, "multi", "multi", s) for s in SEEDS]
     scores["single-multi"] = [dev_average(suite, "single-multi", "multi", s, teacher) for s in SEEDS]
     noise = shuffled(teacher, suite / "shuffled.parquet")
