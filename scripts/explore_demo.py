@@ -50,7 +50,7 @@ def arguments():
     p.add_argument("--vocab", type=int, default=1000)
     p.add_argument("--init-range", type=float, default=0.02, help="BertConfig.initializer_range (BERT: 0.02)")
     p.add_argument("--patch", nargs="*", default=[], help="generator variants from the module --patches")
-    p.add_argument("--patches", default="/tmp/demo2/patches.py")
+    p.add_argument("--patches", default=str(Path(__file__).with_name("explore_demo_patches.py")))
     p.add_argument("--note", default="", help="one line for the log: what this configuration tries")
     return p.parse_args()
 
