@@ -16,19 +16,18 @@ from bam_core.method.spec import spec_from_dict
 from bam_core.method.teachers import merge_logits
 from bam_core.method.train import train
 
-# Left out of the default run until it passes there: on today's length-bucketed batches the tiny
-# multi-task model collapses to one class on several tasks (scale 0.25, floor 100, Single 3 epochs
-# batch 32, Multi 3 epochs batch 64, seeds 0-2: dev averages Single 45.4 52.8 52.9, Multi 43.9 45.4
-# 45.4, Single->Multi 45.4 46.8 45.4, shuffled teacher 45.4 47.0 45.4). Rerun and retune (SUITE,
-# SETTINGS, MARGIN) after the reference's task-mixed batches land; then drop the mark.
+# The demo's settings on a reduced suite. Measured (seeds 0-2, dev averages): Single 71.9 70.7 72.2, Multi 74.6
+# 75.2 63.8, Single->Multi 76.9 78.0 69.8, shuffled teacher 70.4 69.7 46.8: medians 71.9, 74.6, 76.9, 69.7.
+# 4.5 minutes on the shared 2-core machine beside another training process (1 torch thread).
 pytestmark = pytest.mark.method_effect
 TASKS = ["MNLI", "RTE", "QQP", "MRPC"]
 SEEDS = [0, 1, 2]
 MARGIN = 1.0  # dev-average points
 SUITE = ["--synthetic-scale", "0.25", "--synthetic-label-noise", "0.2", "--synthetic-sharing", "1.0"]
-SETTINGS = {
-    "single": {"lr": 3e-3, "batch_size": 16, "epochs": 6},
-    "multi": {"lr": 3e-3, "batch_size": 32, "epochs": 6},
+ENCODER = ["--vocab-size", "1000", "--hidden-size", "32", "--intermediate-size", "64", "--initializer-range", "0.05"]
+SETTINGS = {  # the demo's (config.yaml)
+    "single": {"lr": 4e-3, "batch_size": 16, "epochs": 6, "adam_bias_correction": True},
+    "multi": {"lr": 1e-3, "batch_size": 32, "epochs": 6, "adam_bias_correction": True},
 }
 
 
@@ -40,8 +39,7 @@ def suite(tmp_path_factory):
         assert prepare.main([task, "--out-dir", str(root / "data" / task), "--source", "synthetic", *SUITE]) == 0
     encoder = root / "encoder"
     assert demo_encoder.main(["--data-dir", str(root / "data"), "--tasks", *TASKS, "--out-dir", str(encoder),
-                              "--vocab-size", "1000", "--hidden-size", "32", "--intermediate-size", "64",
-                              "--max-position-embeddings", "64"]) == 0
+                              *ENCODER, "--max-position-embeddings", "64"]) == 0
     for task in TASKS:
         assert tokens.main(["--tokenizer", str(encoder), "--data-dir", str(root / "data" / task),
                             "--out-dir", str(root / "tokens" / task), "--max-seq-length", "64"]) == 0
@@ -53,7 +51,8 @@ def dev_average(root, name, mode, seed, teacher=None):
         "name": name, "mode": mode, "tasks": TASKS, "tokens_dir": str(root / "tokens"),
         "init": {"kind": "config", "path": str(root / "encoder")}, "teacher_logits": teacher,
         **SETTINGS[mode], "max_seq_length": 64, "seed": seed, "num_threads": 1, "device": "cpu",
-        "checkpoint_every": 100000, "output_dir": str(root / name / str(seed)),
+        "checkpoint_every": 100000, "predict_train": name == "single",  # only a teacher predicts its train split
+        "output_dir": str(root / name / str(seed)),
         "resume_dir": str(root / "resume" / name / str(seed))})
     return float(np.mean([t["score"] for t in train(spec)["tasks"].values()]))
 
@@ -79,7 +78,7 @@ def shuffled(path, out):
 def medians(suite):
     scores = {"single": [dev_average(suite, "single", "single", s) for s in SEEDS]}
     teacher = str(suite / "teacher.parquet")
-    merge_logits([str(suite / "single" / str(SEEDS[0]) / "logits.parquet")], teacher)
+    merge_logits([[str(suite / "single" / str(SEEDS[0]) / "logits.parquet")]], teacher)  # one member: one run
     scores["multi"] = [dev_average(suite, "multi", "multi", s) for s in SEEDS]
     scores["single-multi"] = [dev_average(suite, "single-multi", "multi", s, teacher) for s in SEEDS]
     noise = shuffled(teacher, suite / "shuffled.parquet")

@@ -20,3 +20,14 @@ def test_spearman_stsb():
 
 def test_accuracy_rest():
     assert task_score(get_task("MNLI"), [0, 1, 2, 2], [0, 1, 2, 0]) == 75.0
+
+
+def test_spearman_ties_take_their_mean_rank():
+    # pred ranks (1.5, 1.5, 3, 4), gold ranks (1, 2, 3, 4): means 2.5; deviations (-1, -1, .5, 1.5) and
+    # (-1.5, -.5, .5, 1.5): cov 1.5 + .5 + .25 + 2.25 = 4.5, var 1+1+.25+2.25 = 4.5 and 5: rho = 4.5 / sqrt(22.5)
+    assert task_score(get_task("STS-B"), [0.2, 0.2, 0.5, 0.9], [1.0, 2.0, 3.0, 4.0]) == pytest.approx(
+        100 * 4.5 / 22.5**0.5)
+
+
+def test_spearman_is_zero_for_a_constant_prediction():
+    assert task_score(get_task("STS-B"), [0.5, 0.5, 0.5], [1.0, 2.0, 3.0]) == 0.0

@@ -123,3 +123,16 @@ def test_cli_bad_input_is_one_line_and_exit_1(tmp_path, capsys, demo):
     assert code == 1 and err.startswith(f"bam tokenize: error: cannot load tokenizer '{tmp_path / 'no-tokenizer'}'")
     assert err.count("\n") == 1
     assert not (tmp_path / "tok").exists() or not list((tmp_path / "tok").iterdir())
+
+
+def test_demo_encoder_initializer_range_reaches_the_config(demo, tmp_path, capsys):
+    import json
+
+    root, out = demo
+    assert json.loads((out / "config.json").read_text())["initializer_range"] == 0.02  # BERT's, the default
+    args = ["demo-encoder", "--data-dir", str(root / "data"), "--tasks", "RTE", "--vocab-size", "200",
+            "--hidden-size", "16", "--intermediate-size", "32"]
+    assert bam([*args, "--out-dir", str(tmp_path / "wide"), "--initializer-range", "0.05"]) == 0
+    assert json.loads((tmp_path / "wide" / "config.json").read_text())["initializer_range"] == 0.05
+    assert bam([*args, "--out-dir", str(tmp_path / "zero"), "--initializer-range", "0"]) == 1
+    assert capsys.readouterr().err == "bam demo-encoder: error: --initializer-range must be positive, got 0.0\n"

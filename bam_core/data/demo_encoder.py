@@ -113,15 +113,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--num-attention-heads", type=int, default=2)
     p.add_argument("--intermediate-size", type=int, default=128)
     p.add_argument("--max-position-embeddings", type=int, default=128)
+    p.add_argument("--initializer-range", type=float, default=0.02,
+                   help="sd of the random initial weights (BERT: 0.02); the task heads take it too")
     return p.parse_args(argv)
 
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    if args.initializer_range <= 0:
+        raise BamError(f"--initializer-range must be positive, got {args.initializer_range}")
     if args.hidden_size % args.num_attention_heads:
         raise BamError(f"--hidden-size {args.hidden_size} is not a multiple of --num-attention-heads "
                        f"{args.num_attention_heads}")
     build(args.data_dir, args.tasks, args.out_dir, args.vocab_size, args.max_position_embeddings,
           hidden_size=args.hidden_size, num_hidden_layers=args.num_hidden_layers,
-          num_attention_heads=args.num_attention_heads, intermediate_size=args.intermediate_size)
+          num_attention_heads=args.num_attention_heads, intermediate_size=args.intermediate_size,
+          initializer_range=args.initializer_range)
     return 0

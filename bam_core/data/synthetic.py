@@ -54,10 +54,10 @@ ADJECTIVES = [("big", "large"), ("small", "little"), ("old", "aged"), ("quick", 
               ("dark", "dim"), ("cold", "chilly")]
 PLACES = ["near the river", "in the city", "by the road", "at dawn", "in the garden", "on the hill",
           "under the bridge", "behind the wall"]
-POSITIVE = ["good", "great", "wonderful", "charming", "brilliant", "delightful", "lovely", "superb", "moving",
-            "funny", "warm", "clever", "beautiful", "fresh", "gripping"]
-NEGATIVE = ["bad", "awful", "boring", "dull", "terrible", "clumsy", "tedious", "bland", "painful", "silly",
-            "ugly", "stale", "weak", "messy", "lifeless"]
+# Eight polarity words a side: each then appears ~20 times in SST-2-like's ~340 training rows, which the tiny
+# model needs (with fifteen a side Single stayed at one class on one seed in three: scripts/explore_demo.log.md).
+POSITIVE = ["good", "great", "wonderful", "charming", "brilliant", "delightful", "lovely", "superb"]
+NEGATIVE = ["bad", "awful", "boring", "dull", "terrible", "clumsy", "tedious", "bland"]
 FILM = ["movie", "film", "scene", "plot", "acting", "script", "cast", "ending", "score", "director"]
 DETERMINERS = ["the", "a", "this", "that", "every"]
 NEGATIONS = ["never", "not"]

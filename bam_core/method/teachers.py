@@ -24,6 +24,7 @@ import argparse
 import json
 import logging
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -33,7 +34,9 @@ import pyarrow.parquet as pq
 from bam_core.data.tasks import get_task
 from bam_core.errors import BamError
 from bam_core.io import parquet_metadata, write_parquet
-from bam_core.method.batches import TaskData, double_unordered
+
+if TYPE_CHECKING:  # batches imports torch, which `bam teacher-logits` (merging parquet files) does not need
+    from bam_core.method.batches import TaskData
 
 log = logging.getLogger("bam.teachers")
 SCHEMA = pa.schema([("task", pa.string()), ("split", pa.string()), ("idx", pa.int64()),
@@ -63,6 +66,8 @@ def logits_metadata(fingerprints: dict, runs: list[str]) -> dict[str, str]:
 
 def swapped_pairs(data: TaskData) -> TaskData:
     """The training split with every pair's sentences swapped: what a doubled copy shows the student."""
+    from bam_core.method.batches import double_unordered
+
     doubled, n = double_unordered(replace(data, teacher=None)), len(data)
     return replace(doubled, idx=doubled.idx[n:], starts=doubled.starts[n:], lengths=doubled.lengths[n:],
                    labels=doubled.labels[n:])
