@@ -28,12 +28,12 @@ def test_spec_settings_of_a_distilled_and_a_finetuned_run():
     plan = plan_of(demo_config())
     spec = plan.spec_settings("single-multi", 2, "all", "results/encoders/demo-tiny", "results/tokens/demo-tiny")
     assert spec["teacher_logits"] == "results/teachers/single/0/logits.parquet"  # teacher_seed: first
-    assert (spec["lr"], spec["batch_size"], spec["layerwise_lr_decay"], spec["annealing"]) == (5e-4, 32, 0.9, "linear")
+    assert (spec["lr"], spec["batch_size"], spec["layerwise_lr_decay"], spec["annealing"]) == (1e-3, 32, 0.9, "linear")
     assert spec["init"] == {"kind": "config", "path": "results/encoders/demo-tiny"}
     assert spec["save_model"] is True  # single-multi initialises single-multi-ft
     ft = plan.spec_settings("single-multi-ft", 1, "all", "enc", "tok")
     assert ft["init"] == {"kind": "checkpoint", "path": "results/runs/single-multi/1/all/model"}
-    assert (ft["lr"], ft["batch_size"], ft["teacher_logits"]) == (1e-4, 16, None)
+    assert (ft["lr"], ft["batch_size"], ft["teacher_logits"]) == (4e-4, 16, None)
     assert "layerwise_lr_decay" not in ft and plan.needs_alpha_choice("single-multi-ft")
     ablation = plan.spec_settings("ablation-lambda-0.5", 0, "all", "enc", "tok")
     assert ablation["annealing"] == 0.5 and ablation["save_model"] is False
