@@ -16,9 +16,9 @@ from bam_core.method.spec import spec_from_dict
 from bam_core.method.teachers import merge_logits
 from bam_core.method.train import train
 
-# The demo's settings on a reduced suite. Measured (seeds 0-2, dev averages): Single 71.9 70.7 72.2, Multi 74.6
-# 75.2 63.8, Single->Multi 76.9 78.0 69.8, shuffled teacher 70.4 69.7 46.8: medians 71.9, 74.6, 76.9, 69.7.
-# 4.5 minutes on the shared 2-core machine beside another training process (1 torch thread).
+# The demo's settings on a reduced suite. Measured with packed batches (seeds 0-2, dev averages): Single 74.0 72.3
+# 73.4, Multi 75.3 73.5 69.8, Single->Multi 76.3 78.1 70.6, shuffled teacher 69.9 43.9 51.4: medians 73.4, 73.5,
+# 76.3, 51.4. 77 s on a quiet 2-core machine (1 torch thread).
 pytestmark = pytest.mark.method_effect
 TASKS = ["MNLI", "RTE", "QQP", "MRPC"]
 SEEDS = [0, 1, 2]
