@@ -51,6 +51,8 @@ def arguments():
     p.add_argument("--init-range", type=float, default=0.02, help="BertConfig.initializer_range (BERT: 0.02)")
     p.add_argument("--patch", nargs="*", default=[], help="generator variants from the module --patches")
     p.add_argument("--patches", default=str(Path(__file__).with_name("explore_demo_patches.py")))
+    p.add_argument("--pretrain-steps", type=int, default=0, help="MLM pretraining of the encoder (0: random init)")
+    p.add_argument("--pretrain-lr", type=float, default=1e-3)
     p.add_argument("--note", default="", help="one line for the log: what this configuration tries")
     return p.parse_args()
 
@@ -73,6 +75,13 @@ def build_suite(a, root: Path):
                        "--intermediate-size", str(a.intermediate or 2 * a.hidden), "--max-position-embeddings", "64"])
     config = json.loads((root / "encoder" / "config.json").read_text())
     (root / "encoder" / "config.json").write_text(json.dumps({**config, "initializer_range": a.init_range}))
+    if a.pretrain_steps:
+        from bam_core.data.demo_pretraining import examples, pretrain_mlm
+        t0 = time.time()
+        model = pretrain_mlm(root / "encoder", examples(root / "data", a.tasks), a.pretrain_steps, lr=a.pretrain_lr,
+                             num_threads=a.jobs)
+        model.save_pretrained(root / "encoder")
+        print(f"pretraining {time.time() - t0:.1f}s", flush=True)
     for t in a.tasks:
         tokens.main(["--tokenizer", str(root / "encoder"), "--data-dir", str(root / "data" / t),
                      "--out-dir", str(root / "tokens" / t), "--max-seq-length", "64"])
@@ -85,12 +94,16 @@ def run(job):
     from bam_core.method.spec import spec_from_dict
     from bam_core.method.train import train
 
+    import transformers
+
     torch.set_num_threads(1)
     logging.disable(logging.INFO)
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
     a, root, variant, seed, teacher = job
     mode, distilled, settings = VARIANTS[variant]
     spec = {"name": variant, "mode": mode, "tasks": a.tasks, "tokens_dir": str(root / "tokens"),
-            "init": {"kind": "config", "path": str(root / "encoder")}, "seed": seed, "num_threads": 1,
+            "init": {"kind": "pretrained" if a.pretrain_steps else "config", "path": str(root / "encoder")}, "seed": seed, "num_threads": 1,
             "device": "cpu", "checkpoint_every": 100000, "max_seq_length": 64,
             "teacher_logits": teacher if distilled else None, "predict_train": variant == "single" and seed == 0,
             "output_dir": str(root / "runs" / variant / str(seed)), "resume_dir": str(root / "ckpt" / variant / str(seed)),

@@ -34,3 +34,20 @@ def fewer_polarity_words():
 
 
 PATCHES["polarity8"] = fewer_polarity_words
+
+
+PATCHES["agreement"] = lambda: None  # CoLA-like's agreement violations: the suite's own since they were tried
+
+
+def cola_train(n):
+    """CoLA-like's training set at n rows (GLUE's CoLA, 8.5k, is larger than MRPC, STS-B and RTE)."""
+    sizes = S.split_sizes
+
+    def patched(task, scale):
+        out = sizes(task, scale)
+        return {**out, "train": n} if task == "CoLA" else out
+
+    S.split_sizes = patched
+
+
+PATCHES.update({f"cola{n}": (lambda n=n: cola_train(n)) for n in (600, 900, 1200)})

@@ -27,7 +27,7 @@ def test_synthetic_task_writes_three_files_with_metadata(tmp_path):
     assert train.num_rows == 300 and train.schema.field("label").type == pa.int64()
     meta = parquet_metadata(tmp_path / "RTE" / "train.parquet")
     assert meta == {"bam.fingerprint": fingerprint(train), "bam.task": "RTE", "bam.split": "train",
-                    "bam.source": "synthetic(seed=7, scale=2.0, label_noise=0.2, sharing=1.0)"}
+                    "bam.source": "synthetic(seed=7, scale=2.0, label_noise=0.1, sharing=1.0)"}
     assert read_split(tmp_path / "RTE", "test").column("label").null_count == 500
 
 

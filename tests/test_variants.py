@@ -28,8 +28,8 @@ def test_spec_settings_of_a_distilled_and_a_finetuned_run():
     plan = plan_of(demo_config())
     spec = plan.spec_settings("single-multi", 2, "all", "results/encoders/demo-tiny", "results/tokens/demo-tiny")
     assert spec["teacher_logits"] == "results/teachers/single/0/logits.parquet"  # teacher_seed: first
-    assert (spec["lr"], spec["batch_size"], spec["layerwise_lr_decay"], spec["annealing"]) == (1e-3, 32, 0.9, "linear")
-    assert spec["init"] == {"kind": "config", "path": "results/encoders/demo-tiny"}
+    assert (spec["lr"], spec["batch_size"], spec["layerwise_lr_decay"], spec["annealing"]) == (2e-3, 64, 0.9, "linear")
+    assert spec["init"] == {"kind": "pretrained", "path": "results/encoders/demo-tiny"}
     assert spec["save_model"] is True  # single-multi initialises single-multi-ft
     ft = plan.spec_settings("single-multi-ft", 1, "all", "enc", "tok")
     assert ft["init"] == {"kind": "checkpoint", "path": "results/runs/single-multi/1/all/model"}

@@ -1,12 +1,14 @@
-"""`bam demo-encoder`: a WordPiece tokenizer trained on the suite's training text, and a tiny BertConfig.
+"""`bam demo-encoder`: a WordPiece tokenizer trained on the suite's training text, a tiny BertConfig and,
+with --pretrain-steps, that BERT pretrained as BERT is (masked language modelling) on the same text.
 
     bam demo-encoder --data-dir results/data --tasks CoLA SST-2 MRPC STS-B QQP MNLI QNLI RTE \
-        --out-dir results/encoders/demo --vocab-size 2000 --hidden-size 64
+        --out-dir results/encoders/demo --vocab-size 2000 --hidden-size 64 --pretrain-steps 600
 
-The directory loads with `AutoTokenizer.from_pretrained(dir)` and `AutoConfig.from_pretrained(dir)`,
-like a pretrained encoder, so everything downstream treats the demo and BERT-Large the same way.
-The tokenizer is BERT's recipe (lowercasing BERT normalizer, BERT pre-tokenizer, [CLS] a [SEP] b [SEP]);
-the model weights are not written: the trainer initialises them from the config.
+The directory loads with `AutoTokenizer.from_pretrained(dir)`, `AutoConfig.from_pretrained(dir)` and, when
+pretrained, `AutoModel.from_pretrained(dir)`, like a pretrained encoder, so everything downstream treats the
+demo and BERT-Large the same way. The tokenizer is BERT's recipe (lowercasing BERT normalizer, BERT
+pre-tokenizer, [CLS] a [SEP] b [SEP]). Without pretraining no weights are written: the trainer initialises
+them from the config, from each run's seed.
 """
 
 from __future__ import annotations
@@ -72,8 +74,9 @@ def train_tokenizer(texts: list[str], vocab_size: int) -> Tokenizer:
 
 
 def build(data_dir, tasks: list[str], out_dir, vocab_size: int = 2000, max_position_embeddings: int = 128,
-          **model_sizes) -> Path:
-    """Train the tokenizer, write it and the BertConfig into out_dir (built in a temp dir, renamed into place)."""
+          pretrain_steps: int = 0, num_threads: int = 1, **model_sizes) -> Path:
+    """Train the tokenizer, write it, the BertConfig and (pretrain_steps > 0) the MLM-pretrained weights into
+    out_dir (built in a temp dir, renamed into place)."""
     from transformers import BertConfig, PreTrainedTokenizerFast
 
     tok = train_tokenizer(training_text(data_dir, tasks), vocab_size)
@@ -90,6 +93,11 @@ def build(data_dir, tasks: list[str], out_dir, vocab_size: int = 2000, max_posit
     try:
         fast.save_pretrained(tmp)
         config.save_pretrained(tmp)
+        if pretrain_steps:
+            from bam_core.data.demo_pretraining import examples, pretrain_mlm
+
+            encoder = pretrain_mlm(tmp, examples(data_dir, tasks), pretrain_steps, num_threads=num_threads)
+            encoder.save_pretrained(tmp)
         os.chmod(tmp, 0o755)  # mkdtemp makes it private
         if out_dir.exists():
             shutil.rmtree(out_dir)
@@ -97,7 +105,8 @@ def build(data_dir, tasks: list[str], out_dir, vocab_size: int = 2000, max_posit
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    log.info("demo encoder: vocab %d, %s -> %s", tok.get_vocab_size(), model_sizes, out_dir)
+    log.info("demo encoder: vocab %d, %s, %d MLM pretraining steps -> %s", tok.get_vocab_size(), model_sizes,
+             pretrain_steps, out_dir)
     return out_dir
 
 
@@ -115,6 +124,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--max-position-embeddings", type=int, default=128)
     p.add_argument("--initializer-range", type=float, default=0.02,
                    help="sd of the random initial weights (BERT: 0.02); the task heads take it too")
+    p.add_argument("--pretrain-steps", type=int, default=0,
+                   help="masked-language-model steps on the tasks' training text (0: no weights, random init per run)")
+    p.add_argument("--num-threads", type=int, default=1, help="torch threads for pretraining")
     return p.parse_args(argv)
 
 
@@ -125,8 +137,10 @@ def main(argv: list[str]) -> int:
     if args.hidden_size % args.num_attention_heads:
         raise BamError(f"--hidden-size {args.hidden_size} is not a multiple of --num-attention-heads "
                        f"{args.num_attention_heads}")
+    if args.pretrain_steps < 0:
+        raise BamError(f"--pretrain-steps must be 0 or more, got {args.pretrain_steps}")
     build(args.data_dir, args.tasks, args.out_dir, args.vocab_size, args.max_position_embeddings,
-          hidden_size=args.hidden_size, num_hidden_layers=args.num_hidden_layers,
+          args.pretrain_steps, args.num_threads, hidden_size=args.hidden_size, num_hidden_layers=args.num_hidden_layers,
           num_attention_heads=args.num_attention_heads, intermediate_size=args.intermediate_size,
           initializer_range=args.initializer_range)
     return 0

@@ -1,7 +1,7 @@
 """`bam prepare`: write one task's train/dev/test parquet from one of three data sources.
 
     bam prepare MNLI --out-dir results/data/MNLI --source synthetic --synthetic-seed 0 --synthetic-scale 1.0 \
-        --synthetic-label-noise 0.2 --synthetic-sharing 1.0
+        --synthetic-label-noise 0.1 --synthetic-sharing 1.0
     bam prepare RTE --out-dir results/data/RTE --source glue_tsv --glue-dir ../shared/glue
     bam prepare RTE --out-dir results/data/RTE --source hub --hub nyu-mll/glue
     bam prepare SST-2 --out-dir results/data/SST-2 --source glue_tsv --glue-dir ../shared/glue --max-train-examples 8000
@@ -29,7 +29,7 @@ SOURCES = ("synthetic", "glue_tsv", "hub")
 
 
 def load_task(task_name: str, source: str, glue_dir=None, hub: str = "nyu-mll/glue",
-              synthetic_seed: int = 0, synthetic_scale: float = 1.0, synthetic_label_noise: float = 0.2,
+              synthetic_seed: int = 0, synthetic_scale: float = 1.0, synthetic_label_noise: float = 0.1,
               synthetic_sharing: float = 1.0) -> dict[str, pa.Table]:
     """train/dev/test tables of one task from `source`, labels in the canonical order of bam_core.data.tasks.
 
@@ -84,7 +84,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--synthetic-scale", type=float, default=1.0, help="multiplies every split size")
     p.add_argument("--max-train-examples", type=int, help="train on a seeded subsample of at most this many rows")
     p.add_argument("--subsample-seed", type=int, default=0, help="the subsample's random seed")
-    p.add_argument("--synthetic-label-noise", type=float, default=0.2,
+    p.add_argument("--synthetic-label-noise", type=float, default=0.1,
                    help="fraction of classification training labels replaced (regression: noise sd 2.5 x this)")
     p.add_argument("--synthetic-sharing", type=float, default=1.0,
                    help="fraction of a small task's examples that follow the rule it shares with a large one")

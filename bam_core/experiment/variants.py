@@ -221,9 +221,11 @@ class Plan:
         v = self.variants[vid]
         if v.init:
             return {"kind": "checkpoint", "path": f"results/runs/{v.init}/{seed}/{ALL}/model"}
-        pretrained = self.config["encoder"]["pretrained"]
-        if pretrained:
-            return {"kind": "pretrained", "path": pretrained}
+        encoder = self.config["encoder"]
+        if encoder["pretrained"]:
+            return {"kind": "pretrained", "path": encoder["pretrained"]}
+        if encoder["demo"].get("pretrain_steps", 0):  # the demo encoder, MLM-pretrained by bam demo-encoder
+            return {"kind": "pretrained", "path": encoder_dir}
         return {"kind": "config", "path": encoder_dir}
 
     def spec_settings(self, vid: str, seed: int, group: str, encoder_dir: str, tokens_dir: str) -> dict:

@@ -26,6 +26,7 @@ rule demo_encoder:
         directory(ENCODER_DIR),
     log:
         f"results/logs/demo_encoder/{ENCODER}.log",
+    threads: 2  # pretraining; every other job waits for it
     conda:
         CONDA_ENV
     params:
@@ -35,7 +36,7 @@ rule demo_encoder:
         code=code_fingerprint("demo-encoder"),
     shell:
         "bam demo-encoder --data-dir results/data --tasks {params.tasks} {params.demo}"
-        " --max-position-embeddings {params.max_positions} --out-dir {output} > {log} 2>&1"
+        " --max-position-embeddings {params.max_positions} --num-threads {threads} --out-dir {output} > {log} 2>&1"
 
 
 rule tokenize:
