@@ -94,10 +94,10 @@ def build(data_dir, tasks: list[str], out_dir, vocab_size: int = 2000, max_posit
         fast.save_pretrained(tmp)
         config.save_pretrained(tmp)
         if pretrain_steps:
-            from bam_core.data.demo_pretraining import examples, pretrain_mlm
+            from bam_core.data.demo_pretraining import encoder_of, examples, pretrain_mlm
 
-            encoder = pretrain_mlm(tmp, examples(data_dir, tasks), pretrain_steps, num_threads=num_threads)
-            encoder.save_pretrained(tmp)
+            mlm = pretrain_mlm(tmp, examples(data_dir, tasks), pretrain_steps, num_threads=num_threads)
+            encoder_of(mlm).save_pretrained(tmp)
         os.chmod(tmp, 0o755)  # mkdtemp makes it private
         if out_dir.exists():
             shutil.rmtree(out_dir)

@@ -37,18 +37,15 @@ def examples(data_dir, tasks) -> list[tuple[str, str | None]]:
 
 def pretrain_mlm(model_dir, rows, steps: int, batch_size: int = 64, lr: float = 1e-3, seed: int = 0,
                  num_threads: int = 1):
-    """Train BertForMaskedLM from the config in model_dir for `steps` steps; returns its encoder as a
-    BertModel whose pooler keeps its random initialisation (BERT's next-sentence objective, which trains
-    the pooler, is left out)."""
+    """A BertForMaskedLM built from the config in model_dir, trained for `steps` steps on `rows`."""
     import torch
-    from transformers import (AutoConfig, AutoTokenizer, BertForMaskedLM, BertModel,
-                              DataCollatorForLanguageModeling, get_linear_schedule_with_warmup)
+    from transformers import (AutoConfig, AutoTokenizer, BertForMaskedLM, DataCollatorForLanguageModeling,
+                              get_linear_schedule_with_warmup)
 
     torch.set_num_threads(num_threads)
     torch.manual_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    config = AutoConfig.from_pretrained(model_dir)
-    model = BertForMaskedLM(config)
+    model = BertForMaskedLM(AutoConfig.from_pretrained(model_dir))
     collate = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15, seed=seed)
     a, b = zip(*rows)
     single = [i for i, x in enumerate(b) if x is None]
@@ -80,7 +77,16 @@ def pretrain_mlm(model_dir, rows, steps: int, batch_size: int = 64, lr: float = 
         if step % max(1, steps // 10) == 0 or step == steps:
             log.info("MLM pretraining step %d/%d loss %.3f (%.0f ex/s)", step, steps, np.mean(losses[-50:]),
                      step * batch_size / (time.time() - start))
-    encoder = BertModel(config, add_pooling_layer=True)
-    missing, unexpected = encoder.load_state_dict(model.bert.state_dict(), strict=False)
-    assert not unexpected and all(k.startswith("pooler.") for k in missing), (missing, unexpected)
+    return model
+
+
+def encoder_of(mlm):
+    """The pretrained encoder as a BertModel with a pooler, which keeps its random initialisation (BERT's
+    next-sentence objective, which trains it, is left out): saved, it loads with no missing weights."""
+    from transformers import BertModel
+
+    encoder = BertModel(mlm.config, add_pooling_layer=True)
+    missing, unexpected = encoder.load_state_dict(mlm.bert.state_dict(), strict=False)
+    if unexpected or any(not k.startswith("pooler.") for k in missing):
+        raise RuntimeError(f"MLM encoder weights do not match BertModel: {missing} {unexpected}")
     return encoder
