@@ -12,7 +12,7 @@ torch.set_num_threads(1)
 TASKS = ["CoLA", "SST-2", "MRPC", "STS-B", "RTE"]
 
 
-# about 40 s of training; dev scores here: CoLA MCC 59.5, SST-2 85.0, MRPC 75.2, STS-B 41.6, RTE 73.0
+# about 20 s of training (15 epochs); dev scores here: CoLA MCC 28.3, SST-2 87.8, MRPC 75.8, STS-B 50.3, RTE 84.4
 # (at lr 1e-3, BERT's Adam without bias correction leaves SST-2 and RTE at chance)
 def test_tiny_bert_beats_majority_class_on_synthetic_suite(tmp_path):
     for task in TASKS:
@@ -24,7 +24,7 @@ def test_tiny_bert_beats_majority_class_on_synthetic_suite(tmp_path):
                             "--out-dir", str(tmp_path / "tokens" / task)]) == 0
     spec = spec_from_dict({
         "name": "synthetic", "mode": "multi", "tasks": TASKS, "tokens_dir": str(tmp_path / "tokens"),
-        "init": {"kind": "config", "path": str(encoder)}, "lr": 5e-4, "batch_size": 32, "epochs": 30,
+        "init": {"kind": "config", "path": str(encoder)}, "lr": 5e-4, "batch_size": 32, "epochs": 15,
         "num_threads": 1, "device": "cpu", "checkpoint_every": 1000,
         "output_dir": str(tmp_path / "run"), "resume_dir": str(tmp_path / "resume")})
     metrics = train(spec)

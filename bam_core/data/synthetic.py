@@ -178,9 +178,9 @@ BASE_FORMS = {"sees": "see", "likes": "like", "chases": "chase", "helps": "help"
 
 def cola(g: Grammar):
     """Acceptable (1) or one of four violations (0): three of word order, which no other task needs, and one
-    of agreement (a base-form verb), a word-level cue as real CoLA's morphological violations are. A model
-    shared with seven tasks learns the agreement cue first; without it CoLA-like stayed at one class in
-    every multi-task model (scripts/explore_demo.log.md)."""
+    of agreement (a base-form verb), a word-level cue as real CoLA's morphological violations are. (Alone the
+    cue did not lift CoLA-like off one class in the multi-task models; MLM pretraining and a wider model did:
+    scripts/explore_demo.log.md.)"""
     c = g.clause()
     w = g.words(c)
     if g.rng.random() < 0.5:
