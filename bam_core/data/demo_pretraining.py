@@ -17,14 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
+from bam_core.data.splits import read_split
+from bam_core.data.tasks import get_task
+
 log = logging.getLogger(__name__)
 
 
 def examples(data_dir, tasks) -> list[tuple[str, str | None]]:
     """(text_a, text_b or None) of every training row, task by task: the inputs fine-tuning will see."""
-    from bam_core.data.splits import read_split
-    from bam_core.data.tasks import get_task
-
     rows = []
     for name in tasks:
         task = get_task(name)
