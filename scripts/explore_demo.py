@@ -76,11 +76,11 @@ def build_suite(a, root: Path):
     config = json.loads((root / "encoder" / "config.json").read_text())
     (root / "encoder" / "config.json").write_text(json.dumps({**config, "initializer_range": a.init_range}))
     if a.pretrain_steps:
-        from bam_core.data.demo_pretraining import examples, pretrain_mlm
+        from bam_core.data.demo_pretraining import encoder_of, examples, pretrain_mlm
         t0 = time.time()
-        model = pretrain_mlm(root / "encoder", examples(root / "data", a.tasks), a.pretrain_steps, lr=a.pretrain_lr,
-                             num_threads=a.jobs)
-        model.save_pretrained(root / "encoder")
+        mlm = pretrain_mlm(root / "encoder", examples(root / "data", a.tasks), a.pretrain_steps, lr=a.pretrain_lr,
+                           num_threads=a.jobs)
+        encoder_of(mlm).save_pretrained(root / "encoder")
         print(f"pretraining {time.time() - t0:.1f}s", flush=True)
     for t in a.tasks:
         tokens.main(["--tokenizer", str(root / "encoder"), "--data-dir", str(root / "data" / t),
@@ -103,7 +103,8 @@ def run(job):
     a, root, variant, seed, teacher = job
     mode, distilled, settings = VARIANTS[variant]
     spec = {"name": variant, "mode": mode, "tasks": a.tasks, "tokens_dir": str(root / "tokens"),
-            "init": {"kind": "pretrained" if a.pretrain_steps else "config", "path": str(root / "encoder")}, "seed": seed, "num_threads": 1,
+            "init": {"kind": "pretrained" if a.pretrain_steps else "config", "path": str(root / "encoder")},
+            "seed": seed, "num_threads": 1,
             "device": "cpu", "checkpoint_every": 100000, "max_seq_length": 64,
             "teacher_logits": teacher if distilled else None, "predict_train": variant == "single" and seed == 0,
             "output_dir": str(root / "runs" / variant / str(seed)), "resume_dir": str(root / "ckpt" / variant / str(seed)),

@@ -39,7 +39,7 @@ def test_examples_are_the_inputs_fine_tuning_sees(data):
 
 def test_pretraining_learns_what_the_masked_word_is(data, tmp_path):
     """Known answer: in this text the word after "the dog" is always "chases" and after "a cat" "sleeps";
-    300 steps of pretraining predict both at [MASK], the same model after 0 steps predicts neither."""
+    300 steps of pretraining predict both at [MASK]; the same model after 0 steps does not."""
     assert demo_encoder.main(["--data-dir", str(data), "--tasks", "SST-2", "RTE", "--out-dir",
                               str(tmp_path / "enc"), *SIZES]) == 0
     tok = AutoTokenizer.from_pretrained(tmp_path / "enc")
