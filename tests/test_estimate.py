@@ -78,6 +78,8 @@ def test_job_seconds_by_hand(tmp_path, monkeypatch):
     # SLURM asks for work x 1.5 + start-up: (260.8 * 1.5 + 13) / 60 = 6.7 -> 7 minutes
     assert estimate.runtime_minutes("multi", 0, "all", 1.5) == 7
     assert estimate.runtime_minutes("multi-multi", 0, "all", 1.5) == 6  # no model saved: 5.2 -> 6
+    # one job for both seeds (seed_jobs: per_variant) pays start-up once: (2 * 199.8 * 1.5 + 13) / 60 = 10.2 -> 11
+    assert estimate.runtime_minutes("multi-multi", [0, 1], "all", 1.5) == 11
 
 
 def test_a_calibration_of_other_data_or_settings_is_not_used(tmp_path, monkeypatch):

@@ -214,3 +214,41 @@ def test_progress_in_a_job_log_every_ten_percent(tmp_path, caplog, monkeypatch):
     assert all(" loss " in line and " lambda " in line and " ex/s, " in line and line.endswith(" left")
                for line in lines)
     assert lines[-1].endswith("00:00 left")
+
+
+def test_runs_of_one_job_resume_only_the_unfinished(tmp_path, monkeypatch):
+    """`bam train --spec-json A B` (training.seed_jobs: per_variant) trains A then B in one process.
+    Preempted in B, the job keeps A's finished results: rerun, it trains only B, and both equal runs made alone."""
+    from bam_core.method import checkpoint
+    from bam_core.method import train as train_module
+
+    specs = [tiny_spec(tmp_path, tasks=["RTE"], epochs=2, seed=seed, output_dir=str(tmp_path / f"alone{seed}"),
+                       resume_dir=str(tmp_path / f"resume{seed}")) for seed in (0, 1)]  # 2 * ceil(100 / 16) = 14 steps
+    alone = []
+    for spec in specs:
+        run(spec)
+        alone.append(predictions(spec))
+    specs = [{**spec, "output_dir": str(tmp_path / f"together{spec['seed']}")} for spec in specs]
+    argv = ["--spec-json", *(json.dumps(spec) for spec in specs)]
+    trained = []
+    unit = train_module.train_unit
+    monkeypatch.setattr(train_module, "train_unit", lambda spec, *a: trained.append(spec.seed) or unit(spec, *a))
+    with monkeypatch.context() as m:
+        stop = PreemptAfter(14 + 5)  # one for the whole job: A's 14 steps, then SIGTERM at B's 6th
+        m.setattr(checkpoint, "StopSignals", lambda: stop)
+        assert train_module.main(argv) == 128 + signal.SIGTERM
+    kept = torch.load(Path(specs[0]["resume_dir"]) / "resume.pt", weights_only=False)
+    assert list(kept["finished"]) == ["RTE"] and kept["unit"] is None and kept["wall"] > 0
+    assert train_module.main(argv) == 0
+    assert trained == [0, 1, 1]  # A once; B preempted, then resumed
+    for spec, expected in zip(specs, alone):
+        pd.testing.assert_frame_equal(expected, predictions(spec))
+        assert not Path(spec["resume_dir"]).exists()  # cleared once the whole job is done
+
+
+def test_two_specs_writing_to_one_folder_are_refused(tmp_path):
+    from bam_core.method.train import main
+
+    spec = json.dumps(tiny_spec(tmp_path))
+    with pytest.raises(BamError, match="^two run specs write to the same output_dir$"):
+        main(["--spec-json", spec, spec])

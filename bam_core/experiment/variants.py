@@ -1,8 +1,9 @@
 """The experiment plan: the config's variants expanded into runs, teachers and inits.
 
-A *run* is one training job (variant, seed, group). Multi-task variants have one group, `all`;
-single-task variants have one group per task, or one `all` group whose job trains each task's model
-one after another (`training.single_task_jobs: per_seed`). Single's layer-wise decay is chosen per
+A *run* is one (variant, seed, group). Multi-task variants have one group, `all`; single-task variants
+have one group per task, or one `all` group whose run trains each task's model one after another
+(`training.single_task_jobs: per_seed`). A training job is one run, or every seed of a (variant, group)
+one after another (`training.seed_jobs: per_variant`). Single's layer-wise decay is chosen per
 task from a grid, so the grid's runs are variants of their own (`single.alpha0.9`), and `single`
 itself is materialised from the chosen runs. Everything here is checked before any job runs.
 
@@ -57,6 +58,7 @@ class Plan:
         self.tasks: tuple[str, ...] = tuple(config["tasks"])
         self.seeds: tuple[int, ...] = tuple(range(config["seeds"]))
         self.per_task_jobs = config["training"]["single_task_jobs"] == "per_task"
+        self.seed_jobs = config["training"].get("seed_jobs", "per_seed")
         self.variants: dict[str, Variant] = {}
         for vid, raw in config["variants"].items():
             self.variants[vid] = self._variant(vid, raw)

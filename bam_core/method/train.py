@@ -6,6 +6,11 @@ Writes into spec.output_dir: predictions.parquet (dev + test), logits.parquet (d
 run teaches, spec.predict_train, and MRPC/STS-B train swapped if spec.predict_swapped), history.parquet,
 model/ (if save_model) and metrics.json LAST. Rerunning a killed or
 preempted run resumes from spec.resume_dir; SIGTERM/SIGUSR1 save a checkpoint and exit 128 + signum.
+
+Several specs (`--spec-json A B`, the workflow's `training.seed_jobs: per_variant`) are
+trained one after another in one process, which pays torch's and transformers' start-up (~4 s) once.
+Each finished run's results stay in its resume_dir until the last one is done, so a rerun of a killed
+job retrains only the runs it had not finished.
 """
 
 from __future__ import annotations
@@ -249,13 +254,19 @@ def write_outputs(spec: RunSpec, data: dict, results: dict, device, wall: float)
     return metrics
 
 
-def train(spec: RunSpec) -> dict:
-    """Run the spec to completion (resuming if a checkpoint exists); returns metrics.json's content."""
-    wall = time.perf_counter()
+def train(spec: RunSpec, keep_resume: bool = False) -> dict:
+    """Run the spec to completion (resuming if a checkpoint exists); returns metrics.json's content.
+    keep_resume: leave the finished results in resume_dir (the caller clears it once its other runs are done)."""
+    start = time.perf_counter()
     device, autocast = setup_device(spec)
     data = load_data(spec)
     state = ckpt.load_resume(spec.resume_dir, spec.to_dict())
     finished = state["finished"] if state else {}
+    earlier_wall = state.get("wall", 0.0) if state else 0.0  # a resumed run's wall time counts its earlier part
+
+    def wall():
+        return earlier_wall + time.perf_counter() - start
+
     units = [[t] for t in spec.tasks] if spec.mode == "single" else [list(spec.tasks)]
     with ckpt.StopSignals() as stop:
         for i, unit in enumerate(units):
@@ -264,32 +275,49 @@ def train(spec: RunSpec) -> dict:
                 continue
             unit_state = state if state and state["unit"] == unit else None
             finished[key] = train_unit(spec, unit, data, device, autocast, stop, unit_state, finished)
-            if i + 1 < len(units):  # single mode: remember finished tasks across preemption
-                ckpt.save_resume(spec.resume_dir, {"spec": spec.to_dict(), "unit": None, "finished": finished})
-    metrics = write_outputs(spec, data, finished, device, time.perf_counter() - wall)
-    ckpt.clear_resume(spec.resume_dir)
+            if i + 1 < len(units) or keep_resume:  # remember finished units across preemption
+                ckpt.save_resume(spec.resume_dir, {"spec": spec.to_dict(), "unit": None, "finished": finished,
+                                                   "wall": wall()})
+    metrics = write_outputs(spec, data, finished, device, wall())
+    if not keep_resume:
+        ckpt.clear_resume(spec.resume_dir)
     log.info("%s: done, average %s, %.1f s", spec.name, metrics["average"], metrics["wall_seconds"])
     return metrics
 
 
+def train_all(specs: list[RunSpec]) -> None:
+    """Train the specs one after another; their finished results are kept until all of them are done."""
+    several = len(specs) > 1
+    for spec in specs:
+        train(spec, keep_resume=several)
+    if several:
+        for spec in specs:
+            ckpt.clear_resume(spec.resume_dir)
+
+
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="bam train", description="train one run from a run spec")
-    given = parser.add_mutually_exclusive_group(required=True)
-    given.add_argument("spec", nargs="?", help="run spec JSON file (see bam_core/method/spec.py)")
-    given.add_argument("--spec-json", help="the run spec itself, as the workflow passes it")
-    parser.add_argument("--alpha-choice", help="results/alpha_choice.json: Single's per-task alpha for this run")
+    parser = argparse.ArgumentParser(prog="bam train", description="train runs from run specs, one after another")
+    parser.add_argument("spec", nargs="*", help="run spec JSON file(s) (see bam_core/method/spec.py)")
+    parser.add_argument("--spec-json", nargs="+", action="extend", default=[],
+                        help="run specs themselves, as the workflow passes them")
+    parser.add_argument("--alpha-choice", help="results/alpha_choice.json: Single's per-task alpha for these runs")
     args = parser.parse_args(argv)
-    if args.spec_json:
+    if bool(args.spec) == bool(args.spec_json):
+        parser.error("give run spec files or --spec-json, not both and not neither")
+    raws = []
+    for i, text in enumerate(args.spec_json):
         try:
-            raw = json.loads(args.spec_json)
+            raws.append((json.loads(text), f"--spec-json #{i + 1}"))
         except json.JSONDecodeError as err:
-            raise BamError(f"--spec-json is not valid JSON: {err}") from None
-    else:
-        raw = read_json_file(args.spec)
-    if args.alpha_choice:
-        raw = fill_alpha(raw, read_json(args.alpha_choice)["choice"])
+            raise BamError(f"--spec-json #{i + 1} is not valid JSON: {err}") from None
+    raws += [(read_json_file(path), path) for path in args.spec]
+    choice = read_json(args.alpha_choice)["choice"] if args.alpha_choice else None
+    specs = [spec_from_dict(fill_alpha(raw, choice) if choice else raw, source=source) for raw, source in raws]
+    outputs = [s.output_dir for s in specs]
+    if len(set(outputs)) < len(outputs):
+        raise BamError("two run specs write to the same output_dir")
     try:
-        train(spec_from_dict(raw, source=args.spec or "--spec-json"))
+        train_all(specs)
     except ckpt.Preempted as stop:
         log.info("%s", stop)
         return 128 + stop.signum

@@ -140,10 +140,13 @@ class Estimate:
         calibration = self.calibrations.get(spec["mode"])
         return job_seconds(spec, calibration, self.sizes) if calibration else None
 
-    def runtime_minutes(self, vid: str, seed: int, group: str, safety_factor: float) -> int | None:
-        """The SLURM time request of a run: expected work x safety factor + start-up; None without estimate."""
-        cost = self.run(vid, seed, group)
-        return None if cost is None else runtime_from_estimate(cost["work"], cost["startup"], safety_factor)
+    def runtime_minutes(self, vid: str, seeds, group: str, safety_factor: float) -> int | None:
+        """The SLURM time request of a job training (vid, seed, group) for each of `seeds` (an int: one run):
+        expected work x safety factor + start-up, paid once per job; None without estimate."""
+        costs = [self.run(vid, seed, group) for seed in ([seeds] if isinstance(seeds, int) else seeds)]
+        if None in costs:
+            return None
+        return runtime_from_estimate(sum(c["work"] for c in costs), max(c["startup"] for c in costs), safety_factor)
 
 
 def runs_table(estimate: Estimate) -> pd.DataFrame:

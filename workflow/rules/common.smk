@@ -141,12 +141,31 @@ def run_files(variant, seed, name="metrics.json"):
     return [f"{run_dir(variant, seed, g)}/{name}" for g in PLAN.groups(variant)]
 
 
+# A training job: one seed's run, or every seed's (one process pays torch's start-up once).
+PER_VARIANT_JOBS = PLAN.seed_jobs == "per_variant"
+TRAIN_JOB = "{variant}/seeds/{group}" if PER_VARIANT_JOBS else "{variant}/{seed}/{group}"
+
+
+def train_outputs(name):
+    """One file of the job's runs: a pattern with {seed}, or the list over every seed."""
+    if PER_VARIANT_JOBS:
+        return [f"results/runs/{{variant}}/{s}/{{group}}/{name}" for s in PLAN.seeds]
+    return f"results/runs/{{variant}}/{{seed}}/{{group}}/{name}"
+
+
+def job_seeds(wildcards):
+    return [int(wildcards.seed)] if "seed" in wildcards.keys() else list(PLAN.seeds)
+
+
 def spec_settings(wildcards):
-    """The run's effective settings, as JSON: the params that decide whether it reruns."""
-    settings = PLAN.spec_settings(
-        wildcards.variant, int(wildcards.seed), wildcards.group, ENCODER_DIR, TOKENS_DIR
-    )
-    return json.dumps(settings, sort_keys=True)
+    """The effective settings of the job's runs, as JSON, one per seed: the params that decide whether it reruns."""
+    return [
+        json.dumps(
+            PLAN.spec_settings(wildcards.variant, seed, wildcards.group, ENCODER_DIR, TOKENS_DIR),
+            sort_keys=True,
+        )
+        for seed in job_seeds(wildcards)
+    ]
 
 
 def alpha_choice_option(wildcards, input):
@@ -155,8 +174,8 @@ def alpha_choice_option(wildcards, input):
 
 
 def train_inputs(wildcards):
-    """Tokens of the run's tasks, its teacher's logits, and the run that initialises it."""
-    variant, seed = PLAN.variants[wildcards.variant], int(wildcards.seed)
+    """Tokens of the runs' tasks, their teachers' logits, and the runs that initialise them."""
+    variant, seeds = PLAN.variants[wildcards.variant], job_seeds(wildcards)
     tasks = PLAN.group_tasks(wildcards.variant, wildcards.group)
     inputs = {
         "tokens": [
@@ -167,10 +186,10 @@ def train_inputs(wildcards):
     }
     if DEMO_ENCODER and variant.init is None:
         inputs["encoder"] = ENCODER_DIR
-    if variant.teacher:
-        inputs["teacher"] = PLAN.teacher_logits(variant.id, seed)
+    if variant.teacher:  # one file per teacher; seeds may share it (teacher_seed: first)
+        inputs["teacher"] = sorted({PLAN.teacher_logits(variant.id, s) for s in seeds})
     if variant.init:
-        inputs["init"] = f"{run_dir(variant.init, seed, ALL)}/metrics.json"
+        inputs["init"] = [f"{run_dir(variant.init, s, ALL)}/metrics.json" for s in seeds]
     if PLAN.needs_alpha_choice(variant.id):
         inputs["alpha"] = "results/alpha_choice.json"
     return inputs
@@ -195,12 +214,14 @@ def train_mem_mb(wildcards, attempt):
 
 def train_runtime(wildcards, attempt):
     """With a matching estimate (`snakemake estimate`, run first): expected work x safety factor +
-    start-up; else the mode's fixed figure. A job killed at its time limit comes back with more.
+    start-up; else the mode's fixed figure per run. A job killed at its time limit comes back with more.
     """
+    seeds = job_seeds(wildcards)
     estimated = ESTIMATE.runtime_minutes(
-        wildcards.variant, int(wildcards.seed), wildcards.group, SAFETY_FACTOR
+        wildcards.variant, seeds, wildcards.group, SAFETY_FACTOR
     )
-    return runtime_for(attempt, estimated or _train_resource(wildcards, "runtime"))
+    fixed = _train_resource(wildcards, "runtime") * len(seeds)
+    return runtime_for(attempt, estimated or fixed)
 
 
 def grid_metrics(wildcards):

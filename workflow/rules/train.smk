@@ -1,19 +1,20 @@
-# One training job per run (variant, seed, group); Single is assembled from its alpha grid.
-# A run's spec is its params: changing a setting reruns exactly the runs it belongs to.
+# One training job per run (variant, seed, group), or per (variant, group) for all its seeds
+# (training.seed_jobs: per_variant); Single is assembled from its alpha grid.
+# A run's spec is its params: changing a setting reruns exactly the jobs it belongs to.
 
 
 rule train:
     input:
         unpack(train_inputs),
     output:
-        metrics="results/runs/{variant}/{seed}/{group}/metrics.json",
-        predictions="results/runs/{variant}/{seed}/{group}/predictions.parquet",
-        logits="results/runs/{variant}/{seed}/{group}/logits.parquet",
-        history="results/runs/{variant}/{seed}/{group}/history.parquet",
+        metrics=train_outputs("metrics.json"),
+        predictions=train_outputs("predictions.parquet"),
+        logits=train_outputs("logits.parquet"),
+        history=train_outputs("history.parquet"),
     log:
-        "results/logs/train/{variant}/{seed}/{group}.log",
+        f"results/logs/train/{TRAIN_JOB}.log",
     benchmark:
-        "results/benchmarks/train/{variant}/{seed}/{group}.tsv"
+        f"results/benchmarks/train/{TRAIN_JOB}.tsv"
     conda:
         CONDA_ENV
     threads: train_cpus
