@@ -24,6 +24,16 @@ def test_demo_runs_per_variant():
     assert len(plan.runs()) == (7 * 8 + 11) * 3
 
 
+def test_training_priority_is_the_longest_chain_of_students():
+    plan = plan_of(demo_config())
+    # Single teaches Single->Multi, which teaches Single->Multi->Single (and inits Single->Multi + ft),
+    # which teaches Single->Multi->Single->Multi; Multi teaches Multi->Multi and inits Multi + ft
+    assert {v: plan.students_below(v) for v in ("single", "single.alpha0.9", "single-multi", "single-multi-single",
+                                                "single-multi-single-multi", "multi", "ablation-lambda-0")} == {
+        "single": 3, "single.alpha0.9": 3, "single-multi": 2, "single-multi-single": 1,
+        "single-multi-single-multi": 0, "multi": 1, "ablation-lambda-0": 0}
+
+
 def test_spec_settings_of_a_distilled_and_a_finetuned_run():
     plan = plan_of(demo_config())
     spec = plan.spec_settings("single-multi", 2, "all", "results/encoders/demo-tiny", "results/tokens/demo-tiny")

@@ -314,6 +314,14 @@ class Plan:
         variant = self.variants[vid]
         return [task] if variant.mode == "single" else list(variant.tasks)
 
+    def students_below(self, vid: str) -> int:
+        """The longest chain of variants that learn from this one (as teacher or init), 0 for none: its
+        training jobs' scheduling priority, so that the chain Single -> Single->Multi -> ... starts early and
+        the last job of the run does not train alone. Single's grid variants count as Single."""
+        vid = SINGLE if vid in self.grid else vid
+        students = [v.id for v in self.variants.values() if vid in (v.teacher, v.init)]
+        return max((1 + self.students_below(s) for s in students), default=0)
+
     def resources(self, vid: str) -> dict:
         return dict(self.config["training"]["resources"][self.variants[vid].mode])
 

@@ -195,6 +195,14 @@ def train_inputs(wildcards):
     return inputs
 
 
+def train_priority(wildcards):
+    return PLAN.students_below(wildcards.variant)
+
+
+# Short jobs that unblock training (alpha choice, Single's selection, teacher logits) go before any training job.
+UNBLOCKING = 100
+
+
 def _train_resource(wildcards, key):
     return PLAN.resources(wildcards.variant)[key]
 

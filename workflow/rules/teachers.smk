@@ -10,6 +10,7 @@ rule teacher_logits:
     log:
         "results/logs/teacher_logits/{variant}/{teacher_seeds}.log",
     localrule: True
+    priority: UNBLOCKING
     conda:
         CONDA_ENV
     params:

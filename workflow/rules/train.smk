@@ -18,6 +18,7 @@ rule train:
     conda:
         CONDA_ENV
     threads: train_cpus
+    priority: train_priority
     resources:
         gpu=train_gpu,
         mem_mb=train_mem_mb,
@@ -39,6 +40,7 @@ rule choose_alpha:
     log:
         "results/logs/choose_alpha.log",
     localrule: True
+    priority: UNBLOCKING
     conda:
         CONDA_ENV
     params:
@@ -57,6 +59,7 @@ rule select_single:
     log:
         f"results/logs/select_single/{{seed}}/{{group}}.log",
     localrule: True
+    priority: UNBLOCKING
     conda:
         CONDA_ENV
     params:
