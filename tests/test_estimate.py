@@ -12,7 +12,8 @@ from bam_core.experiment.schedule import makespan, run_dependencies
 from bam_core.io import write_json
 from bam_core.method.sampling import planned_steps
 from bam_core.reporting import cost
-from bam_core.reporting.estimate import Estimate, calibration_spec, job_seconds, run_units, split_sizes
+from bam_core.reporting.estimate import (Estimate, calibration_spec, job_durations, job_seconds, run_units, runs_table,
+                                         split_sizes)
 from tests.test_config import plan_of
 from tests.tiny_data import write_tiny_tokens
 from tests.workspace import REPO, make_workspace, snakemake
@@ -70,16 +71,32 @@ def test_job_seconds_by_hand(tmp_path, monkeypatch):
     # round(0.01 + 800 * (200/800)^0.75 / 200 = 1.41) = 1, RTE 100 x round(1.68) = 2: 1200 rows / 64 = 19
     # steps x 10 s; predicting 360 + 960 + 260 rows x 0.01 s; no checkpoint (18 // 50); warm-up 3 + build 2;
     # multi teaches multi-ft by init, so it saves its model (60 s)
-    assert estimate.run("multi", 0, "all") == pytest.approx({"steps": 19, "startup": 13.0,
+    assert estimate.run("multi", 0, "all") == pytest.approx({"steps": 19, "startup": 13.0, "load": 3.0,
                                                              "work": 3 + 2 + 190 + 15.8 + 60})
     # one job trains STS-B, MNLI, RTE one after another: 7 + 25 + 4 steps x 1 s, three builds
-    assert estimate.run("single.alpha0.9", 1, "all") == pytest.approx({"steps": 36, "startup": 13.0,
+    assert estimate.run("single.alpha0.9", 1, "all") == pytest.approx({"steps": 36, "startup": 13.0, "load": 3.0,
                                                                        "work": 3 + 6 + 36 + 15.8})
     # SLURM asks for work x 1.5 + start-up: (260.8 * 1.5 + 13) / 60 = 6.7 -> 7 minutes
     assert estimate.runtime_minutes("multi", 0, "all", 1.5) == 7
     assert estimate.runtime_minutes("multi-multi", 0, "all", 1.5) == 6  # no model saved: 5.2 -> 6
     # one job for both seeds (seed_jobs: per_variant) pays start-up once: (2 * 199.8 * 1.5 + 13) / 60 = 10.2 -> 11
     assert estimate.runtime_minutes("multi-multi", [0, 1], "all", 1.5) == 11
+
+
+def test_one_job_per_variant_pays_start_up_once(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_tiny_tokens(tmp_path / TOKENS, tasks=("STS-B", "MNLI", "RTE"))
+    write_calibrations(tmp_path, MINI)
+    plan = plan_of(dict(MINI, training=dict(MINI["training"], seed_jobs="per_variant")))
+    estimate = Estimate(plan, ENCODER, TOKENS, [f"results/estimate/calibration/{m}.json" for m in ("single", "multi")])
+    runs = runs_table(estimate).set_index(["variant", "seed"])
+    # multi-multi: 199.8 s of work a seed; seed 0 starts the process (13 s), seed 1 only reads its tokens (3 s)
+    assert runs.loc[("multi-multi", 0), "minutes"] == pytest.approx((13 + 199.8) / 60)
+    assert runs.loc[("multi-multi", 1), "minutes"] == pytest.approx((3 + 199.8) / 60)
+    assert runs.loc[("multi-multi", 1), "startup_minutes"] == 0.0
+    durations, deps = job_durations(plan, runs.reset_index())
+    assert durations[("multi-multi", "seeds", "all")] == pytest.approx((13 + 3 + 2 * 199.8) / 60)
+    assert deps[("multi-multi", "seeds", "all")] == [("multi", "seeds", "all")]
 
 
 def test_a_calibration_of_other_data_or_settings_is_not_used(tmp_path, monkeypatch):

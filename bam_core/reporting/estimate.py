@@ -110,9 +110,9 @@ def job_seconds(spec: dict, calibration: dict, sizes: dict) -> dict | None:
             work += sum(sizes[t]["train"] * r["train"] for t, r in zip(unit["tasks"], rates) if t in UNORDERED_TASKS)
         work += (n - 1) // spec["checkpoint_every"] * calibration["checkpoint_seconds"]
         work += calibration["save_model_seconds"] if spec["save_model"] else 0.0
-    startup = (calibration["startup_seconds"] + calibration["first_use_seconds"]
-               + sum(calibration["load_seconds"][t] for t in spec["tasks"]))
-    return {"steps": steps, "startup": startup, "work": work}
+    load = sum(calibration["load_seconds"][t] for t in spec["tasks"])
+    startup = calibration["startup_seconds"] + calibration["first_use_seconds"] + load
+    return {"steps": steps, "startup": startup, "work": work, "load": load}
 
 
 class Estimate:
@@ -157,9 +157,26 @@ def runs_table(estimate: Estimate) -> pd.DataFrame:
         if cost is None:
             raise BamError(f"no matching calibration for run {run[0]} seed {run[1]} group {run[2]} "
                            f"(calibrations: {', '.join(estimate.stale) or 'none'})")
-        rows.append((*run, cost["steps"], (cost["startup"] + cost["work"]) / 60,
-                     estimate.calibrations[plan.variants[run[0]].mode]["startup_seconds"] / 60))
+        imports = estimate.calibrations[plan.variants[run[0]].mode]["startup_seconds"]
+        startup = cost["startup"]
+        if plan.seed_jobs == "per_variant" and run[1] != plan.seeds[0]:  # the job's process has started already
+            startup, imports = cost["load"], 0.0
+        rows.append((*run, cost["steps"], (startup + cost["work"]) / 60, imports / 60))
     return pd.DataFrame(rows, columns=["variant", "seed", "group", "steps", "minutes", "startup_minutes"])
+
+
+def job_durations(plan: Plan, runs: pd.DataFrame) -> tuple[dict, dict]:
+    """({job: minutes}, {job: the jobs it waits for}): a job is a run, or with `seed_jobs: per_variant`
+    a (variant, group) whose seeds train one after another."""
+    def job(run):
+        return (run[0], "seeds", run[2]) if plan.seed_jobs == "per_variant" else run
+
+    durations, deps = {}, {}
+    for r in runs.itertuples():
+        run = (r.variant, int(r.seed), r.group)
+        durations[job(run)] = durations.get(job(run), 0.0) + r.minutes
+        deps.setdefault(job(run), {}).update(dict.fromkeys(job(d) for d in run_dependencies(plan, run)))
+    return durations, {j: list(d) for j, d in deps.items()}
 
 
 def _duration(hours: float) -> str:
@@ -177,7 +194,7 @@ def summary(estimate: Estimate, runs: pd.DataFrame, parallel: list[int]) -> str:
     spec = calibration["spec"]
     lines = [f"Estimate for {spec['encoder']['name']} on {calibration['gpu_name'] or 'CPU'} "
              f"({calibration['device']}, precision {spec['precision']}, max_seq_length {spec['max_seq_length']}): "
-             f"{len(runs)} training jobs", ""]
+             f"{len(runs)} training runs", ""]
     per_variant = runs.groupby("variant", sort=False).agg(jobs=("minutes", "size"), hours=("minutes", "sum"))
     width = max(len(v) for v in per_variant.index)
     lines.append(f"{'variant':<{width}}  {'jobs':>5}  {unit:>13}")
@@ -185,15 +202,17 @@ def summary(estimate: Estimate, runs: pd.DataFrame, parallel: list[int]) -> str:
     for variant, jobs, minutes in per_variant.itertuples():
         lines.append(f"{variant:<{width}}  {jobs:>5}  {minutes / 60:>13.{digits}f}")
     lines.append(f"{'total':<{width}}  {len(runs):>5}  {runs['minutes'].sum() / 60:>13.{digits}f}")
-    durations = {(r.variant, r.seed, r.group): r.minutes for r in runs.itertuples()}
-    deps = {run: run_dependencies(estimate.plan, run) for run in durations}
+    durations, deps = job_durations(estimate.plan, runs)
     walls = [f"{n} {'GPU' if gpu else 'job'}{'s' if n > 1 else ''}: {_duration(makespan(durations, deps, n) / 60)}"
              for n in parallel]
-    lines += ["", "Wall time (teachers and inits finish before their students): " + "; ".join(walls)]
-    big = runs.loc[runs["minutes"].idxmax()]
-    asks = estimate.runtime_minutes(big.variant, int(big.seed), big.group, safety)
-    lines.append(f"Largest job: {big.variant} seed {big.seed} group {big.group}, {big.steps} steps, "
-                 f"{big.minutes:.1f} min expected; asks SLURM for {asks} min (x{safety:g} + start-up)")
+    lines += ["", f"Wall time of the {len(durations)} training jobs (teachers and inits finish before their "
+              "students): " + "; ".join(walls)]
+    variant, seed, group = max(durations, key=durations.get)
+    seeds = list(estimate.plan.seeds) if seed == "seeds" else int(seed)
+    asks = estimate.runtime_minutes(variant, seeds, group, safety)
+    which = "every seed" if seed == "seeds" else f"seed {seed}"
+    lines.append(f"Largest job: {variant} {which} group {group}, {durations[(variant, seed, group)]:.1f} min "
+                 f"expected; asks SLURM for {asks} min (x{safety:g} + start-up)")
     return "\n".join(lines) + "\n"
 
 

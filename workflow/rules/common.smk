@@ -196,11 +196,11 @@ def train_inputs(wildcards):
 
 
 def train_priority(wildcards):
-    return PLAN.students_below(wildcards.variant)
+    return PLAN.scheduling_priority(wildcards.variant)
 
 
 # Short jobs that unblock training (alpha choice, Single's selection, teacher logits) go before any training job.
-UNBLOCKING = 100
+UNBLOCKING = 1000
 
 
 def _train_resource(wildcards, key):
