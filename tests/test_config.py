@@ -87,19 +87,27 @@ def test_teacher_cycle():
     assert error_of(config) == "variants.multi: teacher/init cycle multi -> multi-multi -> multi"
 
 
+def with_ensemble(config: dict) -> dict:
+    """The demo config with paper.yaml's extension: Single (ensemble)->Multi and its table."""
+    config["variants"]["single-ensemble-multi"] = {"label": "Single (ensemble)→Multi", "mode": "multi",
+                                                   "teacher": "single", "teacher_seed": "all"}
+    config["tables"]["extensions"] = {"variants": ["single", "multi", "single-ensemble-multi"]}
+    return config
+
+
 @pytest.mark.parametrize("value, message", [
     ([0, 7], "variants.single-ensemble-multi.teacher_seed: seed 7 is not among the experiment's seeds 0..2"),
     ("bogus", "variants.single-ensemble-multi.teacher_seed: 'bogus' is not one of ['first', 'same', 'all']"),
     ([], "variants.single-ensemble-multi.teacher_seed: [] should be non-empty"),
 ])
 def test_bad_teacher_seed_names_variant_and_key(value, message):
-    config = demo_config()
+    config = with_ensemble(demo_config())
     config["variants"]["single-ensemble-multi"]["teacher_seed"] = value
     assert error_of(config) == message
 
 
 def test_extensions_table_names_unknown_variants():
-    config = demo_config()
+    config = with_ensemble(demo_config())
     config["tables"]["extensions"]["variants"] = ["single", "multi", "single-ensembel-multi"]
     assert error_of(config) == "tables.extensions.variants: unknown variant 'single-ensembel-multi'"
 

@@ -66,7 +66,7 @@ def test_demo_config_tests_the_section_5_claim():
     assert figures_settings.order == (
         "single", "multi", "single-single", "multi-multi", "single-multi", "multi-ft", "single-multi-ft",
         "ablation-no-layerwise-lr", "ablation-no-task-sampling", "ablation-lambda-0", "ablation-lambda-0.5",
-        "single-multi-single-multi", "rte-mnli", "rte-qqp-cola-sst2", "single-ensemble-multi", "single-multi-single")
+        "single-multi-single-multi", "rte-mnli", "rte-qqp-cola-sst2", "single-multi-single")
     assert "order" not in plan.report_settings(with_statistics=True)
     assert figures_settings.variant_tasks["rte-mnli"] == ("RTE", "MNLI")
 

@@ -7,24 +7,24 @@ from bam_core.experiment.alpha_choice import choose
 from bam_core.experiment.scores import collect
 from bam_core.io import write_json
 from bam_core.method.spec import fill_alpha
-from tests.test_config import demo_config, plan_of
+from tests.test_config import demo_config, plan_of, with_ensemble
 
 
 def test_demo_runs_per_variant():
     plan = plan_of(demo_config())
     assert plan.trained == [v for v in plan.variants if v != "single"]
-    assert len(plan.runs()) == 18 * 3  # 16 reported variants + 2 grid variants, one `all` group each, 3 seeds
+    assert len(plan.runs()) == 17 * 3  # 15 reported variants + 2 grid variants, one `all` group each, 3 seeds
     per_task = demo_config()
     per_task["training"]["single_task_jobs"] = "per_task"
     plan = plan_of(per_task)
     assert plan.groups("single-single") == ["CoLA", "SST-2", "MRPC", "STS-B", "QQP", "MNLI", "QNLI", "RTE"]
     assert plan.groups("rte-mnli") == ["all"]
     # 7 single-task variants (2 grid, single, single-single, single-multi-single, 2 fine-tuned) x 8 tasks
-    # + 11 multi-task variants (Single (ensemble)->Multi the 11th), x 3 seeds
-    assert len(plan.runs()) == (7 * 8 + 11) * 3
+    # + 10 multi-task variants, x 3 seeds
+    assert len(plan.runs()) == (7 * 8 + 10) * 3
 
 
-def test_training_priority_is_the_longest_chain_of_students():
+def test_training_priority_is_the_longest_chain_of_students_then_the_length():
     plan = plan_of(demo_config())
     # Single teaches Single->Multi, which teaches Single->Multi->Single (and inits Single->Multi + ft),
     # which teaches Single->Multi->Single->Multi; Multi teaches Multi->Multi and inits Multi + ft
@@ -32,6 +32,10 @@ def test_training_priority_is_the_longest_chain_of_students():
                                                 "single-multi-single-multi", "multi", "ablation-lambda-0")} == {
         "single": 3, "single.alpha0.9": 3, "single-multi": 2, "single-multi-single": 1,
         "single-multi-single-multi": 0, "multi": 1, "ablation-lambda-0": 0}
+    # then by length, examples x (20 / batch + 1): Single 8 tasks x 6 epochs x (20/16 + 1) = 108 (capped at 99),
+    # Multi 48 x (20/64 + 1) = 63, its fine-tuning 8 x 3 epochs x 2.25 = 54, RTE+MNLI 12 x 1.3125 = 15.75
+    assert {v: plan.scheduling_priority(v) for v in ("single.alpha1", "multi", "multi-ft", "rte-mnli")} == {
+        "single.alpha1": 399, "multi": 163, "multi-ft": 54, "rte-mnli": 16}
 
 
 def test_spec_settings_of_a_distilled_and_a_finetuned_run():
@@ -59,7 +63,7 @@ def test_teacher_seed_same_pairs_seeds():
 
 
 def test_ensemble_teacher_seeds_name_its_file():
-    config = demo_config()
+    config = with_ensemble(demo_config())
     plan = plan_of(config)  # single-ensemble-multi: teacher_seed all
     assert plan.teacher_seeds("single-ensemble-multi", 1) == (0, 1, 2)
     assert plan.teacher_logits("single-ensemble-multi", 1) == "results/teachers/single/0+1+2/logits.parquet"
