@@ -74,7 +74,7 @@ def test_ensemble_teacher_seeds_name_its_file():
 
 
 def test_only_runs_that_teach_predict_train():
-    plan = plan_of(demo_config())
+    plan = plan_of(with_ensemble(demo_config()))
     # teachers in the demo: Single (first seed; all seeds for the ensemble) through both grid variants,
     # Multi, Single->Multi and Single->Multi->Single at the first seed
     teaching = {(v, s) for v, s, _ in plan.runs(plan.trained) if plan.predict_train(v, s)}

@@ -195,12 +195,12 @@ def summary(estimate: Estimate, runs: pd.DataFrame, parallel: list[int]) -> str:
     lines = [f"Estimate for {spec['encoder']['name']} on {calibration['gpu_name'] or 'CPU'} "
              f"({calibration['device']}, precision {spec['precision']}, max_seq_length {spec['max_seq_length']}): "
              f"{len(runs)} training runs", ""]
-    per_variant = runs.groupby("variant", sort=False).agg(jobs=("minutes", "size"), hours=("minutes", "sum"))
+    per_variant = runs.groupby("variant", sort=False).agg(runs=("minutes", "size"), hours=("minutes", "sum"))
     width = max(len(v) for v in per_variant.index)
-    lines.append(f"{'variant':<{width}}  {'jobs':>5}  {unit:>13}")
+    lines.append(f"{'variant':<{width}}  {'runs':>5}  {unit:>13}")
     digits = 2 if runs["minutes"].sum() >= 600 else 3  # small plans: hours to the minute or so
-    for variant, jobs, minutes in per_variant.itertuples():
-        lines.append(f"{variant:<{width}}  {jobs:>5}  {minutes / 60:>13.{digits}f}")
+    for variant, count, minutes in per_variant.itertuples():
+        lines.append(f"{variant:<{width}}  {count:>5}  {minutes / 60:>13.{digits}f}")
     lines.append(f"{'total':<{width}}  {len(runs):>5}  {runs['minutes'].sum() / 60:>13.{digits}f}")
     durations, deps = job_durations(estimate.plan, runs)
     walls = [f"{n} {'GPU' if gpu else 'job'}{'s' if n > 1 else ''}: {_duration(makespan(durations, deps, n) / 60)}"
