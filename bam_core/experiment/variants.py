@@ -58,7 +58,7 @@ class Plan:
         self.tasks: tuple[str, ...] = tuple(config["tasks"])
         self.seeds: tuple[int, ...] = tuple(range(config["seeds"]))
         self.per_task_jobs = config["training"]["single_task_jobs"] == "per_task"
-        self.seed_jobs = config["training"].get("seed_jobs", "per_seed")
+        self.seed_jobs = config["training"]["seed_jobs"]
         self.variants: dict[str, Variant] = {}
         for vid, raw in config["variants"].items():
             self.variants[vid] = self._variant(vid, raw)
