@@ -4,6 +4,7 @@ import pytest
 
 from bam_core.errors import BamError
 from bam_core.experiment.alpha_choice import choose
+from bam_core.experiment.schedule import scheduling_priority, students_below
 from bam_core.experiment.scores import collect
 from bam_core.io import write_json
 from bam_core.method.spec import fill_alpha
@@ -28,13 +29,13 @@ def test_training_priority_is_the_longest_chain_of_students_then_the_length():
     plan = plan_of(demo_config())
     # Single teaches Single->Multi, which teaches Single->Multi->Single (and inits Single->Multi + ft),
     # which teaches Single->Multi->Single->Multi; Multi teaches Multi->Multi and inits Multi + ft
-    assert {v: plan.students_below(v) for v in ("single", "single.alpha0.9", "single-multi", "single-multi-single",
+    assert {v: students_below(plan, v) for v in ("single", "single.alpha0.9", "single-multi", "single-multi-single",
                                                 "single-multi-single-multi", "multi", "ablation-lambda-0")} == {
         "single": 3, "single.alpha0.9": 3, "single-multi": 2, "single-multi-single": 1,
         "single-multi-single-multi": 0, "multi": 1, "ablation-lambda-0": 0}
     # then by length, examples x (20 / batch + 1): Single 8 tasks x 6 epochs x (20/16 + 1) = 108 (capped at 99),
     # Multi 48 x (20/64 + 1) = 63, its fine-tuning 8 x 3 epochs x 2.25 = 54, RTE+MNLI 12 x 1.3125 = 15.75
-    assert {v: plan.scheduling_priority(v) for v in ("single.alpha1", "multi", "multi-ft", "rte-mnli")} == {
+    assert {v: scheduling_priority(plan, v) for v in ("single.alpha1", "multi", "multi-ft", "rte-mnli")} == {
         "single.alpha1": 399, "multi": 163, "multi-ft": 54, "rte-mnli": 16}
 
 

@@ -1,4 +1,5 @@
-"""Which runs must finish before a run can start, and how long the plan takes on N parallel workers.
+"""Which runs must finish before a run can start, how long the plan takes on N parallel workers, and the
+order in which Snakemake should start training jobs.
 
 A student waits for its teacher's runs (the teacher variant at the teacher seed or seeds; a teacher that is
 Single, like every run taking Single's alpha, waits for the whole alpha grid, every seed, because the
@@ -30,6 +31,26 @@ def run_dependencies(plan: Plan, run: Run) -> list[Run]:
     if plan.needs_alpha_choice(vid):
         deps += grid
     return list(dict.fromkeys(deps))
+
+
+def students_below(plan: Plan, vid: str) -> int:
+    """The longest chain of variants that learn from this one (as teacher or init), 0 for none. Single's grid
+    variants count as Single."""
+    vid = SINGLE if vid in plan.grid else vid
+    students = [v.id for v in plan.variants.values() if vid in (v.teacher, v.init)]
+    return max((1 + students_below(plan, s) for s in students), default=0)
+
+
+def scheduling_priority(plan: Plan, vid: str) -> int:
+    """A variant's training jobs' Snakemake priority: first the longest chain of students (the chain Single ->
+    Single->Multi -> Single->Multi->Single starts early), then the longer jobs (so the run does not end on one
+    long job with the other cores idle), as makespan() orders runs when an estimate gives their durations.
+    Without one, a job's length is guessed as examples x (per-step overhead / batch size + per-example cost),
+    the proportions of 2-core CPU runs of the demo: a step's overhead ~ 20 examples' compute."""
+    settings = plan.variants[vid].settings
+    examples = len(plan.variants[vid].tasks) * settings["epochs"]
+    length = examples * (20 / settings["batch_size"] + 1)
+    return 100 * students_below(plan, vid) + min(99, round(length))
 
 
 def makespan(durations: dict[Run, float], deps: dict[Run, list[Run]], workers: int) -> float:

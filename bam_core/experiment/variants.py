@@ -314,24 +314,6 @@ class Plan:
         variant = self.variants[vid]
         return [task] if variant.mode == "single" else list(variant.tasks)
 
-    def students_below(self, vid: str) -> int:
-        """The longest chain of variants that learn from this one (as teacher or init), 0 for none: its
-        training jobs' scheduling priority, so that the chain Single -> Single->Multi -> ... starts early and
-        the last job of the run does not train alone. Single's grid variants count as Single."""
-        vid = SINGLE if vid in self.grid else vid
-        students = [v.id for v in self.variants.values() if vid in (v.teacher, v.init)]
-        return max((1 + self.students_below(s) for s in students), default=0)
-
-    def scheduling_priority(self, vid: str) -> int:
-        """Its training jobs' priority: first the variants with the longest chain of students (they unblock the
-        most), then the longer jobs (so the run does not end on one long job with the other cores idle). A job's
-        length is guessed from examples x (per-step overhead / batch size + per-example cost), the proportions
-        of 2-core CPU runs of the demo: seconds of step overhead ~ 20 examples' compute."""
-        settings = self.variants[vid].settings
-        examples = len(self.variants[vid].tasks) * settings["epochs"]
-        length = examples * (20 / settings["batch_size"] + 1)
-        return 100 * self.students_below(vid) + min(99, round(length))
-
     def resources(self, vid: str) -> dict:
         return dict(self.config["training"]["resources"][self.variants[vid].mode])
 

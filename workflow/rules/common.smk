@@ -12,6 +12,7 @@ from snakemake.utils import validate
 from bam_core.experiment.cluster import check_workflow_profile, mem_for, runtime_for
 from bam_core.experiment.code_version import code_fingerprint
 from bam_core.experiment.config import check_config
+from bam_core.experiment.schedule import scheduling_priority
 from bam_core.data.tasks import evaluation_tasks
 from bam_core.errors import BamError
 from bam_core.experiment.table_choice import left_out_note
@@ -196,7 +197,7 @@ def train_inputs(wildcards):
 
 
 def train_priority(wildcards):
-    return PLAN.scheduling_priority(wildcards.variant)
+    return scheduling_priority(PLAN, wildcards.variant)
 
 
 # Short jobs that unblock training (alpha choice, Single's selection, teacher logits) go before any training job.
