@@ -77,8 +77,8 @@ def test_job_seconds_by_hand(tmp_path, monkeypatch):
     assert estimate.run("single.alpha0.9", 1, "all") == pytest.approx({"steps": 36, "startup": 13.0, "load": 3.0,
                                                                        "work": 3 + 6 + 36 + 15.8})
     # SLURM asks for work x 1.5 + start-up: (260.8 * 1.5 + 13) / 60 = 6.7 -> 7 minutes
-    assert estimate.runtime_minutes("multi", 0, "all", 1.5) == 7
-    assert estimate.runtime_minutes("multi-multi", 0, "all", 1.5) == 6  # no model saved: 5.2 -> 6
+    assert estimate.runtime_minutes("multi", [0], "all", 1.5) == 7
+    assert estimate.runtime_minutes("multi-multi", [0], "all", 1.5) == 6  # no model saved: 5.2 -> 6
     # one job for both seeds (seed_jobs: per_variant) pays start-up once: (2 * 199.8 * 1.5 + 13) / 60 = 10.2 -> 11
     assert estimate.runtime_minutes("multi-multi", [0, 1], "all", 1.5) == 11
 
@@ -107,7 +107,7 @@ def test_a_calibration_of_other_data_or_settings_is_not_used(tmp_path, monkeypat
     bigger = dict(MINI, training=dict(MINI["training"], multi=dict(MINI["training"]["multi"], batch_size=128)))
     other = Estimate(plan_of(bigger), ENCODER, TOKENS, paths)
     assert set(other.calibrations) == {"single"} and other.stale == [paths[1]]
-    assert other.runtime_minutes("multi", 0, "all", 1.5) is None
+    assert other.runtime_minutes("multi", [0], "all", 1.5) is None
     write_tiny_tokens(tmp_path / TOKENS, tasks=("STS-B", "MNLI", "RTE"), seed=1)  # other data
     assert Estimate(plan, ENCODER, TOKENS, paths).calibrations == {}
 

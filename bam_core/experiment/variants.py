@@ -164,6 +164,11 @@ class Plan:
     def group_tasks(self, vid: str, group: str) -> list[str]:
         return list(self.variants[vid].tasks) if group == ALL else [group]
 
+    def job_of(self, run: tuple[str, int, str]) -> tuple:
+        """The training job a run belongs to: the run itself, or (variant, "seeds", group) with every seed's
+        run in it (`training.seed_jobs: per_variant`)."""
+        return (run[0], "seeds", run[2]) if self.seed_jobs == "per_variant" else run
+
     def runs(self, vids=None) -> list[tuple[str, int, str]]:
         vids = self.reported + list(self.grid) if vids is None else vids
         return [(v, s, g) for v in vids for s in self.seeds for g in self.groups(v)]

@@ -140,10 +140,10 @@ class Estimate:
         calibration = self.calibrations.get(spec["mode"])
         return job_seconds(spec, calibration, self.sizes) if calibration else None
 
-    def runtime_minutes(self, vid: str, seeds, group: str, safety_factor: float) -> int | None:
-        """The SLURM time request of a job training (vid, seed, group) for each of `seeds` (an int: one run):
-        expected work x safety factor + start-up, paid once per job; None without estimate."""
-        costs = [self.run(vid, seed, group) for seed in ([seeds] if isinstance(seeds, int) else seeds)]
+    def runtime_minutes(self, vid: str, seeds: list[int], group: str, safety_factor: float) -> int | None:
+        """The SLURM time request of a job training (vid, seed, group) for each of `seeds`: expected work x
+        safety factor + start-up, paid once per job; None without estimate."""
+        costs = [self.run(vid, seed, group) for seed in seeds]
         if None in costs:
             return None
         return runtime_from_estimate(sum(c["work"] for c in costs), max(c["startup"] for c in costs), safety_factor)
@@ -167,15 +167,13 @@ def runs_table(estimate: Estimate) -> pd.DataFrame:
 
 def job_durations(plan: Plan, runs: pd.DataFrame) -> tuple[dict, dict]:
     """({job: minutes}, {job: the jobs it waits for}): a job is a run, or with `seed_jobs: per_variant`
-    a (variant, group) whose seeds train one after another."""
-    def job(run):
-        return (run[0], "seeds", run[2]) if plan.seed_jobs == "per_variant" else run
-
+    a (variant, group) whose seeds train one after another (`Plan.job_of`)."""
     durations, deps = {}, {}
     for r in runs.itertuples():
         run = (r.variant, int(r.seed), r.group)
-        durations[job(run)] = durations.get(job(run), 0.0) + r.minutes
-        deps.setdefault(job(run), {}).update(dict.fromkeys(job(d) for d in run_dependencies(plan, run)))
+        job = plan.job_of(run)
+        durations[job] = durations.get(job, 0.0) + r.minutes
+        deps.setdefault(job, {}).update(dict.fromkeys(plan.job_of(d) for d in run_dependencies(plan, run)))
     return durations, {j: list(d) for j, d in deps.items()}
 
 
@@ -208,7 +206,7 @@ def summary(estimate: Estimate, runs: pd.DataFrame, parallel: list[int]) -> str:
     lines += ["", f"Wall time of the {len(durations)} training jobs (teachers and inits finish before their "
               "students): " + "; ".join(walls)]
     variant, seed, group = max(durations, key=durations.get)
-    seeds = list(estimate.plan.seeds) if seed == "seeds" else int(seed)
+    seeds = list(estimate.plan.seeds) if seed == "seeds" else [seed]
     asks = estimate.runtime_minutes(variant, seeds, group, safety)
     which = "every seed" if seed == "seeds" else f"seed {seed}"
     lines.append(f"Largest job: {variant} {which} group {group}, {durations[(variant, seed, group)]:.1f} min "
