@@ -51,3 +51,26 @@ def cola_train(n):
 
 
 PATCHES.update({f"cola{n}": (lambda n=n: cola_train(n)) for n in (600, 900, 1200)})
+
+
+def nli_roles(g, entailed_p=1 / 3):
+    """nli() with half of the neutral hypotheses made by swapping subject and object ("the cat chases the
+    dog" from "the dog chases the cat"): the same words as an entailed one, so NLI needs word order, as
+    real MNLI does (who did what to whom); RTE-like shares the rule."""
+    clauses = [g.clause() for _ in range(1 if g.rng.random() < 0.5 else 2)]
+    clauses[-1]["place"] = None if len(clauses) == 2 else clauses[-1]["place"]
+    premise = S.sentence([w for i, c in enumerate(clauses) for w in ([] if i == 0 else ["and"]) + g.words(c)])
+    h = dict(clauses[int(g.rng.integers(len(clauses)))])
+    h.update(adj=[None, None], place=None)
+    label = 0 if g.rng.random() < entailed_p else int(g.rng.integers(1, 3))
+    if label == 1 and g.rng.random() < 0.5:
+        h.update(noun=h["noun"][::-1], det=h["det"][::-1])
+    elif label == 1:
+        seen = set(premise.split())
+        h = next(n for n in (g.replace_content(h, 1) for _ in range(50)) if not seen >= set(g.words(n)))
+    elif label == 2:
+        h["neg"] = g.pick(S.NEGATIONS)
+    return premise, S.sentence(g.words(h)), label
+
+
+PATCHES["roles"] = lambda: setattr(S, "nli", nli_roles)
