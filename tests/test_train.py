@@ -252,3 +252,15 @@ def test_two_specs_writing_to_one_folder_are_refused(tmp_path):
     spec = json.dumps(tiny_spec(tmp_path))
     with pytest.raises(BamError, match="^two run specs write to the same output_dir$"):
         main(["--spec-json", spec, spec])
+
+
+def test_execution_options_override_the_specs(tmp_path):
+    """The workflow passes checkpoint cadence and threads beside the specs; metrics.json records what ran."""
+    from bam_core.method.train import main
+
+    spec = tiny_spec(tmp_path, tasks=["RTE"], epochs=1, checkpoint_every=20, num_threads=1)
+    assert main(["--spec-json", json.dumps(spec), "--checkpoint-every", "3", "--num-threads", "0"]) == 0
+    ran = json.loads((Path(spec["output_dir"]) / "metrics.json").read_text())["spec"]
+    assert (ran["checkpoint_every"], ran["num_threads"]) == (3, None)
+    with pytest.raises(BamError, match="checkpoint_every"):
+        main(["--spec-json", json.dumps(spec), "--checkpoint-every", "0"])

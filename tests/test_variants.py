@@ -54,6 +54,20 @@ def test_spec_settings_of_a_distilled_and_a_finetuned_run():
     assert ablation["annealing"] == 0.5 and ablation["save_model"] is False
 
 
+def test_execution_settings_stay_out_of_the_specs():
+    """Checkpoint cadence and threads reach `bam train` beside the specs (which decide reruns), not in them."""
+    from bam_core.method.spec import EXECUTION_KEYS
+
+    config = demo_config()
+    config["training"].update(checkpoint_every=7, num_threads=None)
+    plan = plan_of(config)
+    assert plan.execution_settings() == {"checkpoint_every": 7, "num_threads": None}
+    assert set(plan.execution_settings()) == set(EXECUTION_KEYS)
+    spec = plan.spec_settings("multi", 0, "all", "e", "t")
+    assert not set(EXECUTION_KEYS) & set(spec)
+    assert spec == plan_of(demo_config()).spec_settings("multi", 0, "all", "e", "t")
+
+
 def test_teacher_seed_same_pairs_seeds():
     config = demo_config()
     config["variants"]["single-multi"]["teacher_seed"] = "same"

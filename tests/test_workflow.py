@@ -82,6 +82,14 @@ def test_variant_setting_reruns_that_variant_and_its_dependants(workspace):
     assert set(jobs) <= REPORTING_RULES
 
 
+def test_execution_settings_rerun_nothing(workspace):
+    """Checkpointing more often or changing threads (say, after a preemption) keeps every finished run."""
+    def edit(config):
+        config["training"].update(checkpoint_every=3, num_threads=2)
+
+    assert dry_run_after(workspace, edit) == {}
+
+
 def test_statistics_or_table_setting_reruns_only_statistics_and_tables(workspace):
     def edit_statistics(config):
         config["statistics"]["bootstrap_resamples"] = 2000

@@ -236,7 +236,8 @@ class Plan:
         return {"kind": "config", "path": encoder_dir}
 
     def spec_settings(self, vid: str, seed: int, group: str, encoder_dir: str, tokens_dir: str) -> dict:
-        """Everything a run depends on except Single's alpha choice (filled in by `bam train --alpha-choice`)."""
+        """Everything a run's results depend on except Single's alpha choice (filled in by `bam train
+        --alpha-choice`); how it executes is in execution_settings."""
         v = self.variants[vid]
         training = self.config["training"]
         spec = {
@@ -254,8 +255,6 @@ class Plan:
             "seed": seed,
             "device": training["device"],
             "precision": training["precision"],
-            "num_threads": training["num_threads"],
-            "checkpoint_every": training["checkpoint_every"],
             "output_dir": f"results/runs/{vid}/{seed}/{group}",
             "resume_dir": f"results/checkpoints/{vid}/{seed}/{group}",
             "save_model": vid in self.init_variants,
@@ -263,6 +262,11 @@ class Plan:
         if v.alpha_from_choice and not self.grid:
             spec["layerwise_lr_decay"] = training["single"]["layerwise_lr_decay"]
         return spec
+
+    def execution_settings(self) -> dict:
+        """What `bam train` takes besides the specs (method.spec.EXECUTION_KEYS): how the runs execute. Kept
+        out of spec_settings, so that checkpointing more often or changing threads reruns nothing."""
+        return {key: self.config["training"][key] for key in ("checkpoint_every", "num_threads")}
 
     def needs_alpha_choice(self, vid: str) -> bool:
         return self.variants[vid].alpha_from_choice and bool(self.grid)

@@ -20,11 +20,12 @@ import torch
 
 from bam_core.errors import BamError
 from bam_core.io import atomic_output
+from bam_core.method.spec import EXECUTION_KEYS
 
 log = logging.getLogger("bam.checkpoint")
 RESUME_FILE = "resume.pt"
 # Keys that change nothing in the results: a resumed run may differ in them.
-IGNORED_KEYS = ("name", "checkpoint_every", "eval_batch_size", "device", "num_threads")
+IGNORED_KEYS = ("name", "eval_batch_size", "device", *EXECUTION_KEYS)
 
 
 def rng_state() -> dict:

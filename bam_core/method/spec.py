@@ -17,6 +17,10 @@ from bam_core.data.tasks import TASKS, get_task
 from bam_core.errors import BamError
 from bam_core.method.sampling import BATCHINGS, EPOCHS
 
+# How a run executes, not what it computes: changing them neither reruns a finished run (the workflow
+# passes them to `bam train` outside the params that Snakemake compares) nor blocks a resume.
+EXECUTION_KEYS = ("checkpoint_every", "num_threads")
+
 CHOICES = {
     "mode": ("single", "multi"),
     "loss_reduction": ("sum", "mean"),

@@ -301,6 +301,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--spec-json", nargs="+", action="extend", default=[],
                         help="run specs themselves, as the workflow passes them")
     parser.add_argument("--alpha-choice", help="results/alpha_choice.json: Single's per-task alpha for these runs")
+    parser.add_argument("--checkpoint-every", type=int, help="steps between resume checkpoints (overrides the specs)")
+    parser.add_argument("--num-threads", type=int, help="torch CPU threads, 0: torch's default (overrides the specs)")
     args = parser.parse_args(argv)
     if bool(args.spec) == bool(args.spec_json):
         parser.error("give run spec files or --spec-json, not both and not neither")
@@ -312,7 +314,13 @@ def main(argv: list[str]) -> int:
             raise BamError(f"--spec-json #{i + 1} is not valid JSON: {err}") from None
     raws += [(read_json_file(path), path) for path in args.spec]
     choice = read_json(args.alpha_choice)["choice"] if args.alpha_choice else None
-    specs = [spec_from_dict(fill_alpha(raw, choice) if choice else raw, source=source) for raw, source in raws]
+    execution = {}  # spec.EXECUTION_KEYS, which the workflow passes outside the specs
+    if args.checkpoint_every is not None:
+        execution["checkpoint_every"] = args.checkpoint_every
+    if args.num_threads is not None:
+        execution["num_threads"] = args.num_threads or None
+    specs = [spec_from_dict({**(fill_alpha(raw, choice) if choice else raw), **execution}, source=source)
+             for raw, source in raws]
     outputs = [s.output_dir for s in specs]
     if len(set(outputs)) < len(outputs):
         raise BamError("two run specs write to the same output_dir")

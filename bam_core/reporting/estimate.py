@@ -136,7 +136,8 @@ class Estimate:
                 self.stale.append(str(path))
 
     def run(self, vid: str, seed: int, group: str) -> dict | None:
-        spec = self.plan.spec_settings(vid, seed, group, self.encoder_dir, self.tokens_dir)
+        spec = {**self.plan.spec_settings(vid, seed, group, self.encoder_dir, self.tokens_dir),
+                **self.plan.execution_settings()}
         calibration = self.calibrations.get(spec["mode"])
         return job_seconds(spec, calibration, self.sizes) if calibration else None
 

@@ -204,6 +204,11 @@ def train_priority(wildcards):
 UNBLOCKING = 1000
 
 
+# How training jobs execute (checkpoint cadence, torch threads): passed as resources, which Snakemake
+# does not compare, so that changing them reruns nothing; the specs in params decide reruns.
+EXECUTION = PLAN.execution_settings()
+
+
 def _train_resource(wildcards, key):
     return PLAN.resources(wildcards.variant)[key]
 

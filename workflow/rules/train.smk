@@ -1,6 +1,7 @@
 # One training job per run (variant, seed, group), or per (variant, group) for all its seeds
 # (training.seed_jobs: per_variant); Single is assembled from its alpha grid.
-# A run's spec is its params: changing a setting reruns exactly the jobs it belongs to.
+# A run's spec is its params: changing a setting reruns exactly the jobs it belongs to. How the runs
+# execute (checkpoint cadence, threads) goes in resources, which Snakemake does not compare.
 
 
 rule train:
@@ -24,12 +25,15 @@ rule train:
         mem_mb=train_mem_mb,
         runtime=train_runtime,
         cpus_per_task=train_cpus,
+        checkpoint_every=EXECUTION["checkpoint_every"],
+        torch_threads=EXECUTION["num_threads"] or 0,
     params:
         spec=spec_settings,
         alpha=alpha_choice_option,
         code=code_fingerprint("train"),
     shell:
-        "bam train --spec-json {params.spec:q} {params.alpha} > {log} 2>&1"
+        "bam train --spec-json {params.spec:q} {params.alpha} --checkpoint-every {resources.checkpoint_every}"
+        " --num-threads {resources.torch_threads} > {log} 2>&1"
 
 
 rule choose_alpha:
