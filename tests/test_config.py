@@ -47,7 +47,7 @@ def test_demo_and_paper_configs_are_valid():
 def test_misspelled_key_names_its_path():
     config = demo_config()
     config["training"]["singel"] = {"lr": 1e-4}
-    assert error_of(config).startswith("training.singel: unknown key (known keys: checkpoint_every, device,")
+    assert error_of(config).startswith("training.singel: unknown key (known keys: checkpoint_every, checkpoint_minutes, device,")
 
 
 def test_wrong_type_names_its_path():

@@ -259,8 +259,22 @@ def test_execution_options_override_the_specs(tmp_path):
     from bam_core.method.train import main
 
     spec = tiny_spec(tmp_path, tasks=["RTE"], epochs=1, checkpoint_every=20, num_threads=1)
-    assert main(["--spec-json", json.dumps(spec), "--checkpoint-every", "3", "--num-threads", "0"]) == 0
+    assert main(["--spec-json", json.dumps(spec), "--checkpoint-every", "3", "--checkpoint-minutes", "0",
+                 "--num-threads", "0"]) == 0
     ran = json.loads((Path(spec["output_dir"]) / "metrics.json").read_text())["spec"]
-    assert (ran["checkpoint_every"], ran["num_threads"]) == (3, None)
+    assert (ran["checkpoint_every"], ran["checkpoint_minutes"], ran["num_threads"]) == (3, None, None)
     with pytest.raises(BamError, match="checkpoint_every"):
         main(["--spec-json", json.dumps(spec), "--checkpoint-every", "0"])
+
+
+@pytest.mark.parametrize("minutes, saved", [(None, [5]), (1e-9, [1, 2, 3, 4, 5, 6])])
+def test_checkpoints_by_steps_and_by_time(tmp_path, monkeypatch, minutes, saved):
+    """Every checkpoint_every steps, and once checkpoint_minutes passed since the last save (a tiny one: every
+    step); never after the last step. 7 steps: 1 epoch of RTE's 100 rows at batch 16."""
+    from bam_core.method import checkpoint
+
+    steps = []
+    save = checkpoint.save_resume
+    monkeypatch.setattr(checkpoint, "save_resume", lambda d, state: steps.append(state.get("step")) or save(d, state))
+    run(tiny_spec(tmp_path, tasks=["RTE"], epochs=1, checkpoint_every=5, checkpoint_minutes=minutes))
+    assert steps == saved

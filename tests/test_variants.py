@@ -59,9 +59,9 @@ def test_execution_settings_stay_out_of_the_specs():
     from bam_core.method.spec import EXECUTION_KEYS
 
     config = demo_config()
-    config["training"].update(checkpoint_every=7, num_threads=None)
+    config["training"].update(checkpoint_every=7, checkpoint_minutes=0, num_threads=None)
     plan = plan_of(config)
-    assert plan.execution_settings() == {"checkpoint_every": 7, "num_threads": None}
+    assert plan.execution_settings() == {"checkpoint_every": 7, "checkpoint_minutes": 0, "num_threads": None}
     assert set(plan.execution_settings()) == set(EXECUTION_KEYS)
     spec = plan.spec_settings("multi", 0, "all", "e", "t")
     assert not set(EXECUTION_KEYS) & set(spec)

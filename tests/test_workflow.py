@@ -85,7 +85,7 @@ def test_variant_setting_reruns_that_variant_and_its_dependants(workspace):
 def test_execution_settings_rerun_nothing(workspace):
     """Checkpointing more often or changing threads (say, after a preemption) keeps every finished run."""
     def edit(config):
-        config["training"].update(checkpoint_every=3, num_threads=2)
+        config["training"].update(checkpoint_every=3, checkpoint_minutes=1, num_threads=2)
 
     assert dry_run_after(workspace, edit) == {}
 

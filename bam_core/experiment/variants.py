@@ -266,7 +266,7 @@ class Plan:
     def execution_settings(self) -> dict:
         """What `bam train` takes besides the specs (method.spec.EXECUTION_KEYS): how the runs execute. Kept
         out of spec_settings, so that checkpointing more often or changing threads reruns nothing."""
-        return {key: self.config["training"][key] for key in ("checkpoint_every", "num_threads")}
+        return {key: self.config["training"][key] for key in ("checkpoint_every", "checkpoint_minutes", "num_threads")}
 
     def needs_alpha_choice(self, vid: str) -> bool:
         return self.variants[vid].alpha_from_choice and bool(self.grid)

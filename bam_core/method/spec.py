@@ -19,7 +19,7 @@ from bam_core.method.sampling import BATCHINGS, EPOCHS
 
 # How a run executes, not what it computes: changing them neither reruns a finished run (the workflow
 # passes them to `bam train` outside the params that Snakemake compares) nor blocks a resume.
-EXECUTION_KEYS = ("checkpoint_every", "num_threads")
+EXECUTION_KEYS = ("checkpoint_every", "checkpoint_minutes", "num_threads")
 
 CHOICES = {
     "mode": ("single", "multi"),
@@ -72,6 +72,7 @@ class RunSpec:
     precision: str = "auto"  # auto: bf16 autocast + TF32 on cuda, fp32 on cpu
     num_threads: typing.Optional[int] = None
     checkpoint_every: int = 1000  # steps between resume checkpoints
+    checkpoint_minutes: typing.Optional[float] = None  # and at most this long apart (bounds what a SIGKILL loses)
     eval_batch_size: int = 256
     output_dir: str = ""  # results/runs/{variant}/{seed}/{group}
     resume_dir: str = ""  # outside output_dir: Snakemake deletes a failed job's outputs
@@ -158,6 +159,8 @@ def spec_from_dict(data: dict, source: str = "run spec") -> RunSpec:
             raise BamError(f"{source}: key {key!r} must be in [0, 1)")
     if spec.predict_swapped and not spec.predict_train:
         raise BamError(f"{source}: key 'predict_swapped' needs predict_train (swapped pairs are train rows)")
+    if spec.checkpoint_minutes is not None and not spec.checkpoint_minutes > 0:
+        raise BamError(f"{source}: key 'checkpoint_minutes' must be > 0 or null")
     if spec.num_threads is not None and spec.num_threads < 1:
         raise BamError(f"{source}: key 'num_threads' must be >= 1 or null")
     for key in ("tokens_dir", "output_dir", "resume_dir"):

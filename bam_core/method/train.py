@@ -159,7 +159,9 @@ def train_unit(spec: RunSpec, tasks: list[str], data: dict, device, autocast, st
             log.info("%s step %d/%d (%d%%) loss %.4f lambda %.3f %.0f ex/s, %s left", "+".join(tasks), step,
                      total, 100 * step // total, sums[1] / window_n[1], lam, rate, left)
             window_loss[1], window_n[1] = 0.0, 0
-        if stop.received or (step % spec.checkpoint_every == 0 and step < total):
+        due = step % spec.checkpoint_every == 0 or (  # `start`: the last save, or the loop's start
+            spec.checkpoint_minutes is not None and time.perf_counter() - start >= 60 * spec.checkpoint_minutes)
+        if stop.received or (due and step < total):
             counters["seconds"] += time.perf_counter() - start
             start = time.perf_counter()
             save(step)
@@ -302,6 +304,8 @@ def main(argv: list[str]) -> int:
                         help="run specs themselves, as the workflow passes them")
     parser.add_argument("--alpha-choice", help="results/alpha_choice.json: Single's per-task alpha for these runs")
     parser.add_argument("--checkpoint-every", type=int, help="steps between resume checkpoints (overrides the specs)")
+    parser.add_argument("--checkpoint-minutes", type=float,
+                        help="also checkpoint when this many minutes passed since the last one, 0: steps only")
     parser.add_argument("--num-threads", type=int, help="torch CPU threads, 0: torch's default (overrides the specs)")
     args = parser.parse_args(argv)
     if bool(args.spec) == bool(args.spec_json):
@@ -317,6 +321,8 @@ def main(argv: list[str]) -> int:
     execution = {}  # spec.EXECUTION_KEYS, which the workflow passes outside the specs
     if args.checkpoint_every is not None:
         execution["checkpoint_every"] = args.checkpoint_every
+    if args.checkpoint_minutes is not None:
+        execution["checkpoint_minutes"] = args.checkpoint_minutes or None
     if args.num_threads is not None:
         execution["num_threads"] = args.num_threads or None
     specs = [spec_from_dict({**(fill_alpha(raw, choice) if choice else raw), **execution}, source=source)

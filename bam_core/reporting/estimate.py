@@ -108,6 +108,7 @@ def job_seconds(spec: dict, calibration: dict, sizes: dict) -> dict | None:
         work += sum(sizes[t][s] * r[s] for t, r in zip(unit["tasks"], rates) for s in predicted)
         if spec["predict_swapped"]:  # a teacher of doubling students also predicts the swapped pairs
             work += sum(sizes[t]["train"] * r["train"] for t, r in zip(unit["tasks"], rates) if t in UNORDERED_TASKS)
+        # (checkpoint_minutes adds at most one save per that many minutes: under 1% at the default 30, left out)
         work += (n - 1) // spec["checkpoint_every"] * calibration["checkpoint_seconds"]
         work += calibration["save_model_seconds"] if spec["save_model"] else 0.0
     load = sum(calibration["load_seconds"][t] for t in spec["tasks"])

@@ -26,6 +26,7 @@ rule train:
         runtime=train_runtime,
         cpus_per_task=train_cpus,
         checkpoint_every=EXECUTION["checkpoint_every"],
+        checkpoint_minutes=EXECUTION["checkpoint_minutes"],
         torch_threads=EXECUTION["num_threads"] or 0,
     params:
         spec=spec_settings,
@@ -33,7 +34,7 @@ rule train:
         code=code_fingerprint("train"),
     shell:
         "bam train --spec-json {params.spec:q} {params.alpha} --checkpoint-every {resources.checkpoint_every}"
-        " --num-threads {resources.torch_threads} > {log} 2>&1"
+        " --checkpoint-minutes {resources.checkpoint_minutes} --num-threads {resources.torch_threads} > {log} 2>&1"
 
 
 rule choose_alpha:
