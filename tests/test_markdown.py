@@ -175,9 +175,14 @@ def test_study_page_tables_are_regenerated_from_its_files():
     assert markdown.generated_part(page, "studies/glue-minilm/RESULTS.md") == markdown.render(STUDY).strip()
 
 
+# The study's one median at or below its baseline, a finding its RESULTS.md discusses: 3 multi-task epochs
+# without MNLI leave Multi's RTE at the majority class (145 of 277 against 146), where distillation keeps it.
+KNOWN_AT_BASELINE = {("multi", "RTE")}
+
+
 @needs_study
 def test_study_medians_beat_the_trivial_baselines():
     scores = pd.read_parquet(STUDY / "scores.parquet")
     medians = scores[scores.task.isin(BASELINES)].groupby(["variant", "task"])["score"].median()
     low = {key: m for key, m in medians.items() if not m > BASELINES[key[1]]}
-    assert not low, f"medians at or below the task's trivial baseline: {low}"
+    assert set(low) == KNOWN_AT_BASELINE, f"medians at or below the task's trivial baseline: {low}"
