@@ -205,8 +205,9 @@ UNBLOCKING = 1000
 
 
 # How training jobs execute (checkpoint cadence, torch threads): passed as resources, which Snakemake
-# does not compare, so that changing them reruns nothing; the specs in params decide reruns.
-EXECUTION = PLAN.execution_settings()
+# does not compare, so that changing them reruns nothing; the specs in params decide reruns. Resources are
+# integers: null becomes 0, which `bam train` reads as "steps only" / "torch's default threads".
+EXECUTION = {key: value or 0 for key, value in PLAN.execution_settings().items()}
 
 
 def _train_resource(wildcards, key):

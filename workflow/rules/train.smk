@@ -27,14 +27,14 @@ rule train:
         cpus_per_task=train_cpus,
         checkpoint_every=EXECUTION["checkpoint_every"],
         checkpoint_minutes=EXECUTION["checkpoint_minutes"],
-        torch_threads=EXECUTION["num_threads"] or 0,
+        num_threads=EXECUTION["num_threads"],
     params:
         spec=spec_settings,
         alpha=alpha_choice_option,
         code=code_fingerprint("train"),
     shell:
         "bam train --spec-json {params.spec:q} {params.alpha} --checkpoint-every {resources.checkpoint_every}"
-        " --checkpoint-minutes {resources.checkpoint_minutes} --num-threads {resources.torch_threads} > {log} 2>&1"
+        " --checkpoint-minutes {resources.checkpoint_minutes} --num-threads {resources.num_threads} > {log} 2>&1"
 
 
 rule choose_alpha:
