@@ -74,3 +74,48 @@ def nli_roles(g, entailed_p=1 / 3):
 
 
 PATCHES["roles"] = lambda: setattr(S, "nli", nli_roles)
+
+
+def scrambled(g, words):
+    """One of CoLA-like's word-order violations applied to a rendered sentence (any surface form)."""
+    verbs = {form for v in S.VERBS for form in v}
+    w = list(words)
+    kind = int(g.rng.integers(3))
+    if kind == 0:
+        w[0], w[1] = w[1], w[0]
+    elif kind == 1:
+        i = next(i for i, x in enumerate(w) if x in verbs)
+        w = w[:i] + w[i + 1 :] + [w[i]]
+    else:
+        w = w[::-1]
+    return w
+
+
+def scramble(g, question):
+    """paraphrase_pair() with a third of the non-paraphrases made by scrambling the second sentence's word
+    order as CoLA-like's violations do (PAWS's word scrambling): the same words, not a paraphrase. QQP-like
+    then needs what CoLA-like judges, so multi-task training can carry it (MRPC-like shares the rule)."""
+    c = g.clause()
+    equivalent = g.rng.random() < 0.5
+    scrambling = False
+    if equivalent:
+        other = c
+    else:
+        r = g.rng.random()
+        if r < 1 / 3:
+            other = g.replace_content(c, 2)
+        elif r < 2 / 3:
+            other = {**c, "neg": g.pick(S.NEGATIONS)}
+        else:
+            other, scrambling = c, True
+    a = g.words(c)
+    b = g.words(other, swap_p=0.5, front_place=g.rng.random() < 0.5)
+    if scrambling:
+        b = scrambled(g, b)
+    if question:
+        qw = g.pick(S.QUESTION_WORDS)
+        return " ".join(["does", *a]) + " ?", " ".join([qw, "does", *b]) + " ?", int(equivalent)
+    return S.sentence(a), S.sentence(b), int(equivalent)
+
+
+PATCHES["scramble"] = lambda: setattr(S, "paraphrase_pair", scramble)
