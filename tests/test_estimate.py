@@ -12,7 +12,7 @@ from bam_core.experiment.schedule import makespan, run_dependencies
 from bam_core.io import write_json
 from bam_core.method.sampling import planned_steps
 from bam_core.reporting import cost
-from bam_core.reporting.estimate import (Estimate, calibration_spec, job_durations, job_seconds, run_units, runs_table,
+from bam_core.reporting.estimate import (Estimate, calibration_spec, job_durations, run_units, runs_table,
                                          split_sizes)
 from tests.test_config import plan_of
 from tests.tiny_data import write_tiny_tokens

@@ -2,12 +2,10 @@
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
 from bam_core.data import synthetic
 from bam_core.data.splits import fingerprint, schema
 from bam_core.data.tasks import get_task
-from bam_core.errors import BamError
 
 
 def split(name, which, seed=0, scale=1.0, **knobs):

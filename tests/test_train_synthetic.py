@@ -1,7 +1,6 @@
 """`bam train` on the project's own synthetic suite: prepare -> demo-encoder -> tokenize -> train (slow)."""
 
 import pandas as pd
-import pytest
 import torch
 
 from bam_core.data import demo_encoder, prepare, tokens

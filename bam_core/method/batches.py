@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import torch
 
-from bam_core.data.tasks import UNORDERED_TASKS, Task, get_task
+from bam_core.data.tasks import Task, get_task
 from bam_core.errors import BamError
 from bam_core.io import parquet_metadata
 from bam_core.method.sampling import BATCHINGS, planned_steps, sample_epoch

@@ -28,10 +28,11 @@ import numpy as np
 import psutil
 import torch
 
+from bam_core.data.tasks import UNORDERED_TASKS
 from bam_core.errors import BamError
 from bam_core.io import write_json
 from bam_core.method import checkpoint as ckpt
-from bam_core.method.batches import UNORDERED_TASKS, TaskBatches, double_unordered, load_split, pack_rows
+from bam_core.method.batches import TaskBatches, double_unordered, load_split, pack_rows
 from bam_core.method.model import build_model, predict, save_model
 from bam_core.method.optim import build_optimizer
 from bam_core.method.spec import spec_from_dict

@@ -32,12 +32,12 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from bam_core.data.tasks import get_task
+from bam_core.data.tasks import UNORDERED_TASKS, get_task
 from bam_core.errors import BamError
 from bam_core.io import read_json, write_json, write_parquet
 from bam_core.method import checkpoint as ckpt
 from bam_core.method.annealing import teacher_annealing
-from bam_core.method.batches import UNORDERED_TASKS, TaskBatches, double_unordered, load_split
+from bam_core.method.batches import TaskBatches, double_unordered, load_split
 from bam_core.method.losses import NonFiniteWatch, example_losses, reduce
 from bam_core.method.metrics import task_score
 from bam_core.method.model import build_model, predict, save_model
