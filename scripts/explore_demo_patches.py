@@ -3,10 +3,12 @@ kept so that the log's configurations can be rerun. polarity8 is the suite's own
 from bam_core.data import synthetic as S
 
 
-def paws(g, question):
-    """Non-equivalent pairs: two concepts replaced, negated, or subject and object swapped (1/3 each)."""
+def paraphrase_pair_with(g, question, third):
+    """paraphrase_pair() with a third kind of non-paraphrase: third(g, clause) -> (other clause, whether to
+    scramble the second sentence's words). The RNG draws are paraphrase_pair()'s plus the third kind's."""
     c = g.clause()
     equivalent = g.rng.random() < 0.5
+    scrambling = False
     if equivalent:
         other = c
     else:
@@ -16,13 +18,21 @@ def paws(g, question):
         elif r < 2 / 3:
             other = {**c, "neg": g.pick(S.NEGATIONS)}
         else:
-            other = {**c, "noun": c["noun"][::-1], "adj": c["adj"][::-1], "det": c["det"][::-1]}
+            other, scrambling = third(g, c)
     a = g.words(c)
     b = g.words(other, swap_p=0.5, front_place=g.rng.random() < 0.5)
+    if scrambling:
+        b = scrambled(g, b)
     if question:
         qw = g.pick(S.QUESTION_WORDS)
         return " ".join(["does", *a]) + " ?", " ".join([qw, "does", *b]) + " ?", int(equivalent)
     return S.sentence(a), S.sentence(b), int(equivalent)
+
+
+def paws(g, question):
+    """Non-equivalent pairs: two concepts replaced, negated, or subject and object swapped (1/3 each)."""
+    return paraphrase_pair_with(g, question, lambda g, c: (
+        {**c, "noun": c["noun"][::-1], "adj": c["adj"][::-1], "det": c["det"][::-1]}, False))
 
 
 PATCHES = {"paws": lambda: setattr(S, "paraphrase_pair", paws)}
@@ -92,30 +102,10 @@ def scrambled(g, words):
 
 
 def scramble(g, question):
-    """paraphrase_pair() with a third of the non-paraphrases made by scrambling the second sentence's word
-    order as CoLA-like's violations do (PAWS's word scrambling): the same words, not a paraphrase. QQP-like
-    then needs what CoLA-like judges, so multi-task training can carry it (MRPC-like shares the rule)."""
-    c = g.clause()
-    equivalent = g.rng.random() < 0.5
-    scrambling = False
-    if equivalent:
-        other = c
-    else:
-        r = g.rng.random()
-        if r < 1 / 3:
-            other = g.replace_content(c, 2)
-        elif r < 2 / 3:
-            other = {**c, "neg": g.pick(S.NEGATIONS)}
-        else:
-            other, scrambling = c, True
-    a = g.words(c)
-    b = g.words(other, swap_p=0.5, front_place=g.rng.random() < 0.5)
-    if scrambling:
-        b = scrambled(g, b)
-    if question:
-        qw = g.pick(S.QUESTION_WORDS)
-        return " ".join(["does", *a]) + " ?", " ".join([qw, "does", *b]) + " ?", int(equivalent)
-    return S.sentence(a), S.sentence(b), int(equivalent)
+    """A third of the non-paraphrases scramble the second sentence's word order as CoLA-like's violations do
+    (PAWS's word scrambling): the same words, not a paraphrase. QQP-like then needs what CoLA-like judges, so
+    multi-task training can carry it (MRPC-like shares the rule)."""
+    return paraphrase_pair_with(g, question, lambda g, c: (c, True))
 
 
 PATCHES["scramble"] = lambda: setattr(S, "paraphrase_pair", scramble)
