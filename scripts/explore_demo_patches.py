@@ -3,6 +3,21 @@ kept so that the log's configurations can be rerun. polarity8 is the suite's own
 from bam_core.data import synthetic as S
 
 
+def scrambled(g, words):
+    """One of CoLA-like's word-order violations applied to a rendered sentence (any surface form)."""
+    verbs = {form for v in S.VERBS for form in v}
+    w = list(words)
+    kind = int(g.rng.integers(3))
+    if kind == 0:
+        w[0], w[1] = w[1], w[0]
+    elif kind == 1:
+        i = next(i for i, x in enumerate(w) if x in verbs)
+        w = w[:i] + w[i + 1 :] + [w[i]]
+    else:
+        w = w[::-1]
+    return w
+
+
 def paraphrase_pair_with(g, question, third):
     """paraphrase_pair() with a third kind of non-paraphrase: third(g, clause) -> (other clause, whether to
     scramble the second sentence's words). The RNG draws are paraphrase_pair()'s plus the third kind's."""
@@ -84,21 +99,6 @@ def nli_roles(g, entailed_p=1 / 3):
 
 
 PATCHES["roles"] = lambda: setattr(S, "nli", nli_roles)
-
-
-def scrambled(g, words):
-    """One of CoLA-like's word-order violations applied to a rendered sentence (any surface form)."""
-    verbs = {form for v in S.VERBS for form in v}
-    w = list(words)
-    kind = int(g.rng.integers(3))
-    if kind == 0:
-        w[0], w[1] = w[1], w[0]
-    elif kind == 1:
-        i = next(i for i, x in enumerate(w) if x in verbs)
-        w = w[:i] + w[i + 1 :] + [w[i]]
-    else:
-        w = w[::-1]
-    return w
 
 
 def scramble(g, question):
