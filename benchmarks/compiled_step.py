@@ -35,13 +35,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_throughput import TASKS, synthetic, write_tokens
+from train_throughput import TASKS, setup_ours, synthetic, write_tokens
 
-from bam_core.method.batches import TaskBatches, load_split
-from bam_core.method.model import build_model
-from bam_core.method.optim import build_optimizer
 from bam_core.method.spec import RunSpec
-from bam_core.method.train import setup_device, training_step
+from bam_core.method.train import training_step
 
 DEMO = {"vocab_size": 1000, "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
         "intermediate_size": 128, "initializer_range": 0.05}
@@ -71,13 +68,7 @@ def run(init: dict, work: Path, args, way: str) -> tuple[float, float]:
     """(seconds of the first WARMUP steps, ms per step after them) of one way."""
     spec = RunSpec(tasks=list(TASKS), tokens_dir=str(work / "tokens"), init=init, lr=1e-3, batch_size=args.batch_size,
                    max_seq_length=64, device="cpu", seed=0, output_dir="-", resume_dir="-")
-    device, autocast = setup_device(spec)
-    parts = [load_split(spec.tokens_dir, t, "train", spec.max_seq_length) for t in TASKS]
-    plan = TaskBatches(parts, spec.batch_size, epochs=1, exponent=spec.sampling_exponent, seed=spec.seed,
-                       batching=spec.batching, epoch=spec.epoch)
-    torch.manual_seed(0)
-    model = build_model(spec.init, list(TASKS), spec.dropout, spec.regression_head).to(device).train()
-    optimizer, scheduler = build_optimizer(model, spec, plan.total_steps)
+    _, autocast, plan, model, optimizer, scheduler = setup_ours(spec)
     if way != "eager":
         torch._dynamo.reset()  # no compiled code carried over from the previous way
         model = torch.compile(model, dynamic=way == "dynamic")

@@ -126,12 +126,8 @@ def one_task_share(plan: TaskBatches) -> float:
     return float(np.mean([np.bincount(row).max() >= 0.9 * len(row) for row in tasks]))
 
 
-def run_ours(data, init, tokenizer, args, steps: int, work: Path, batching: str):
-    """`bam train`'s multi-task batching and step function; returns (examples/s, real-token share, one-task share)."""
-    write_tokens(data, work / "tokens", tokenizer.pad_token_id)
-    spec = RunSpec(tasks=list(TASKS), tokens_dir=str(work / "tokens"), init=init, lr=5e-5, batch_size=args.batch_size,
-                   sampling_exponent=1.0, device=args.device, seed=0, output_dir="-", resume_dir="-",
-                   batching=batching)
+def setup_ours(spec: RunSpec):
+    """`bam train`'s multi-task setup of one epoch over TASKS: device, autocast, batch plan, model, optimiser, schedule."""
     device, autocast = setup_device(spec)
     parts = [load_split(spec.tokens_dir, t, "train", spec.max_seq_length) for t in TASKS]
     plan = TaskBatches(parts, spec.batch_size, epochs=1, exponent=spec.sampling_exponent, seed=spec.seed,
@@ -139,6 +135,16 @@ def run_ours(data, init, tokenizer, args, steps: int, work: Path, batching: str)
     torch.manual_seed(0)
     model = build_model(spec.init, list(TASKS), spec.dropout, spec.regression_head).to(device).train()
     optimizer, scheduler = build_optimizer(model, spec, plan.total_steps)
+    return device, autocast, plan, model, optimizer, scheduler
+
+
+def run_ours(data, init, tokenizer, args, steps: int, work: Path, batching: str):
+    """`bam train`'s multi-task batching and step function; returns (examples/s, real-token share, one-task share)."""
+    write_tokens(data, work / "tokens", tokenizer.pad_token_id)
+    spec = RunSpec(tasks=list(TASKS), tokens_dir=str(work / "tokens"), init=init, lr=5e-5, batch_size=args.batch_size,
+                   sampling_exponent=1.0, device=args.device, seed=0, output_dir="-", resume_dir="-",
+                   batching=batching)
+    device, autocast, plan, model, optimizer, scheduler = setup_ours(spec)
     real = computed = 0
     for step in range(steps):
         if step == args.warmup:
