@@ -110,16 +110,19 @@ def test_tables_left_out_are_named_in_all_tables(built, tmp_path):
 
 
 def test_paper_key_names_the_papers_model(built, tmp_path):
-    # A variant whose id is not the paper's model (here Multi declared as the paper's Single->Multi) gets that
-    # model's published numbers: Single->Multi's row of the paper's Table 1 (86.0, 61.8, 89.7, 82.8).
+    # A variant whose id is not the paper's model gets that model's published numbers: Multi declared as the
+    # paper's Single->Multi, its Table 1 row (86.0, 61.8, 89.7, 82.8); lambda = 0.5 as the paper's lambda = 0,
+    # its Table 4 difference (-0.5, not lambda = 0.5's -0.3).
     settings = json.loads((FIXTURES / "report_settings.json").read_text())
     settings["variants"]["multi"]["paper"] = "single-multi"
+    settings["variants"]["ablation-lambda-0.5"]["paper"] = "ablation-lambda-0"
     (tmp_path / "settings.json").write_text(json.dumps(settings))
     assert tables.main(["--scores", str(FIXTURES / "scores.parquet"), "--settings", str(tmp_path / "settings.json"),
                         "--stats-dir", str(built / "stats"), "--data-dir", str(built / "data"),
                         "--out-dir", str(tmp_path / "t")]) == 0
     text = (tmp_path / "t" / "paper_vs_run.tex").read_text()
     assert "Multi & paper & 86.0 & 61.8 & 89.7 & 82.8 \\\\\n & this run & 77.4 & 60.0 & 89.8 & 82.5 \\\\" in text
+    assert "Table 4: $\\lambda$ = 0.5, Avg difference & -0.5 & -1.2 \\\\" in text
 
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
