@@ -9,6 +9,7 @@ from snakemake.utils import validate
 from bam_core.errors import BamError
 from bam_core.experiment.config import check_config
 from bam_core.experiment.variants import Plan, check_data_source
+from bam_core.reporting import paper
 from tests.workspace import REPO, make_workspace, snakemake
 
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
@@ -94,6 +95,18 @@ def test_bad_teacher_seed_names_variant_and_key(value, message):
     config = demo_config()
     config["variants"]["single-ensemble-multi"]["teacher_seed"] = value
     assert error_of(config) == message
+
+
+def test_paper_key_is_a_model_of_the_paper():
+    config = demo_config()
+    config["variants"]["multi"]["paper"] = "mluti"
+    assert error_of(config).startswith("variants.multi.paper: 'mluti' is not one of ['single', 'multi', ")
+
+
+def test_schema_lists_the_papers_models():
+    schema = yaml.safe_load(SCHEMA.read_text())
+    variant = schema["properties"]["variants"]["additionalProperties"]["properties"]
+    assert variant["paper"]["enum"] == list(paper.MODELS)
 
 
 def test_extensions_table_names_unknown_variants():

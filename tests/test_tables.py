@@ -109,6 +109,19 @@ def test_tables_left_out_are_named_in_all_tables(built, tmp_path):
                         "reference 'single-multi' is not a variant of the config).\n\n\\end{document}\n")
 
 
+def test_paper_key_names_the_papers_model(built, tmp_path):
+    # A variant whose id is not the paper's model (here Multi declared as the paper's Single->Multi) gets that
+    # model's published numbers: Single->Multi's row of the paper's Table 1 (86.0, 61.8, 89.7, 82.8).
+    settings = json.loads((FIXTURES / "report_settings.json").read_text())
+    settings["variants"]["multi"]["paper"] = "single-multi"
+    (tmp_path / "settings.json").write_text(json.dumps(settings))
+    assert tables.main(["--scores", str(FIXTURES / "scores.parquet"), "--settings", str(tmp_path / "settings.json"),
+                        "--stats-dir", str(built / "stats"), "--data-dir", str(built / "data"),
+                        "--out-dir", str(tmp_path / "t")]) == 0
+    text = (tmp_path / "t" / "paper_vs_run.tex").read_text()
+    assert "Multi & paper & 86.0 & 61.8 & 89.7 & 82.8 \\\\\n & this run & 77.4 & 60.0 & 89.8 & 82.5 \\\\" in text
+
+
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
 def test_all_tables_compiles(built, tmp_path):
     shutil.copy(built / "tables" / "all_tables.tex", tmp_path)

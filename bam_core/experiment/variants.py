@@ -36,6 +36,7 @@ class Variant:
     init: str | None
     settings: dict = field(hash=False, compare=False)  # effective training settings of the mode + overrides
     grid_alpha: float | None = None  # set on Single's grid variants
+    paper: str | None = None  # the paper's model it reproduces, where its id is not that model's
 
     @property
     def alpha_from_choice(self) -> bool:
@@ -95,7 +96,7 @@ class Plan:
         settings.update(raw.get("settings", {}))
         return Variant(vid, raw.get("label", vid), raw["mode"], tasks, raw.get("teacher"),
                        self._teacher_seed_of(key, raw.get("teacher_seed", training["teacher_seed"])),
-                       raw.get("init"), settings)
+                       raw.get("init"), settings, paper=raw.get("paper"))
 
     def _teacher_seed_of(self, key: str, value) -> str | tuple[int, ...]:
         """first | same | all, or a list of the experiment's seeds (an ensemble teacher)."""
@@ -278,8 +279,7 @@ class Plan:
         """Settings of the reporting steps; figures get no statistics or tables, so changing a
         statistics or table setting reruns only statistics and tables."""
         settings = {
-            "variants": {v: {"label": self.variants[v].label, "tasks": list(self.variants[v].tasks)}
-                         for v in self.reported},
+            "variants": {v: self._reported_variant(self.variants[v]) for v in self.reported},
             "tasks": list(self.tasks),
             "source": self.config["data"]["source"],
         }
@@ -293,6 +293,12 @@ class Plan:
             settings.update(statistics=self.config["statistics"], tables=tables,
                             tables_left_out=self.table_choice.left_out)
         return settings
+
+    @staticmethod
+    def _reported_variant(v: Variant) -> dict:
+        """What the reporting steps know of a variant (`paper` only where set, so that other configs'
+        settings, and so their reports, are unchanged by it)."""
+        return {"label": v.label, "tasks": list(v.tasks), **({"paper": v.paper} if v.paper else {})}
 
     def figure_order(self) -> list[str]:
         """Variants in the order the tables list them (the paper's), then the others by id: taken from

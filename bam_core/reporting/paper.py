@@ -1,7 +1,9 @@
 """The paper's published numbers (Clark et al. 2019, GLUE dev medians), as data for paper_vs_run.
 
 Keys are this project's variant ids (config.yaml `variants`), so a run's medians line up with the
-paper's by name. Source: DESIGN.md section 4, copied from the paper's Tables 1-5.
+paper's by name; a variant with another id names the paper's model it reproduces in its `paper` key
+(Multi trained at other settings: `paper: multi`). Source: DESIGN.md section 4, copied from the paper's
+Tables 1-5.
 """
 
 from __future__ import annotations
@@ -44,6 +46,10 @@ TABLE4 = {
 
 # Table 5: RTE dev score by the set of tasks trained on (all distilled from Single teachers).
 TABLE5 = {"single-single": 70.0, "rte-mnli": 83.4, "rte-qqp-cola-sst2": 75.1, "single-multi": 82.8}
+
+
+# Every model the paper reports a number for: the values a variant's `paper` key may take.
+MODELS = tuple(dict.fromkeys([*TABLE1, *TABLE3, *TABLE4, *TABLE5]))
 
 
 def table1_score(variant: str, task: str) -> float | None:

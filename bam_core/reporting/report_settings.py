@@ -34,9 +34,14 @@ class ReportSettings:
     left_out: dict[str, str] = field(default_factory=dict)  # table -> why the config does not report it
     order: tuple[str, ...] = ()  # variants in the config's order (the paper's)
     variant_tasks: dict[str, tuple[str, ...]] = field(default_factory=dict)  # variant id -> its training tasks
+    paper_models: dict[str, str] = field(default_factory=dict)  # variant id -> the paper's model, where not its id
 
     def label(self, variant: str) -> str:
         return self.labels.get(variant, variant)
+
+    def paper_model(self, variant: str) -> str:
+        """The key of the variant's numbers in bam_core.reporting.paper."""
+        return self.paper_models.get(variant, variant)
 
     def table(self, name: str) -> dict:
         if name not in self.tables:
@@ -118,11 +123,13 @@ def parse(raw: dict) -> ReportSettings:
     if not isinstance(raw, dict):
         raise BamError("settings: the top level must be a JSON object")
     variants = _need(raw, "variants", dict, "")
-    labels, variant_tasks = {}, {}
+    labels, variant_tasks, paper_models = {}, {}, {}
     for v, entry in variants.items():
         labels[v] = _need(entry, "label", str, f"variants.{v}.")
         if "tasks" in entry:
             variant_tasks[v] = tuple(_need(entry, "tasks", list, f"variants.{v}."))
+        if "paper" in entry:
+            paper_models[v] = _need(entry, "paper", str, f"variants.{v}.")
     order = tuple(_variant_list(raw, "order", "", variants) if "order" in raw else labels)
     tasks = tuple(_need(raw, "tasks", list, ""))
     for t in tasks:
@@ -136,7 +143,7 @@ def parse(raw: dict) -> ReportSettings:
     for name, reason in left_out.items():
         if name not in TABLES or not isinstance(reason, str):
             raise BamError(f"settings: tables_left_out.{name}: must be a known table with a reason, got {reason!r}")
-    return ReportSettings(labels, tasks, source, stats, tables, left_out, order, variant_tasks)
+    return ReportSettings(labels, tasks, source, stats, tables, left_out, order, variant_tasks, paper_models)
 
 
 def load(path: str | Path) -> ReportSettings:

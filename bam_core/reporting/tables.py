@@ -164,26 +164,27 @@ def paper_vs_run_medians(r: Report) -> pd.DataFrame:
     index, cells = [], []
     for v in r.settings.tables.get("table1", {}).get("variants", []):
         index += [(r.label(v), "paper"), (r.label(v), "this run")]
-        cells.append([number(paper.table1_score(v, t) or np.nan) for t in r.columns])
+        model = r.settings.paper_model(v)
+        cells.append([number(paper.table1_score(model, t) or np.nan) for t in r.columns])
         cells.append([number(r.median(v, t)) for t in r.columns])
     return pd.DataFrame(cells, index=pd.MultiIndex.from_tuples(index) if index else None, columns=r.columns)
 
 
 def paper_vs_run_headlines(r: Report) -> pd.DataFrame:
     """Tables 3-5's headline numbers (Avg gains and differences, the Table 5 task's medians)."""
-    rows, tables = {}, r.settings.tables
+    rows, tables, model = {}, r.settings.tables, r.settings.paper_model
     for ft, base in tables.get("table3", {}).get("pairs", []):
         gain = r.median(ft, "Avg") - r.median(base, "Avg")
-        rows[f"Table 3: {r.label(ft)}, Avg gain"] = (paper.TABLE3.get(ft, (None, np.nan, np.nan))[2], gain, True)
+        rows[f"Table 3: {r.label(ft)}, Avg gain"] = (paper.TABLE3.get(model(ft), (None, np.nan, np.nan))[2], gain, True)
     if "table4" in tables:
         ref = tables["table4"]["reference"]
         for v in tables["table4"]["variants"]:
             diff = r.median(v, "Avg") - r.median(ref, "Avg")
-            rows[f"Table 4: {r.label(v)}, Avg difference"] = (paper.TABLE4.get(v, np.nan), diff, True)
+            rows[f"Table 4: {r.label(v)}, Avg difference"] = (paper.TABLE4.get(model(v), np.nan), diff, True)
     if "table5" in tables:
         task = tables["table5"]["task"]
         for v in tables["table5"]["variants"]:
-            rows[f"Table 5: {r.label(v)}, {task}"] = (paper.TABLE5.get(v, np.nan), r.median(v, task), False)
+            rows[f"Table 5: {r.label(v)}, {task}"] = (paper.TABLE5.get(model(v), np.nan), r.median(v, task), False)
     cells = {k: [number(ours, signed), number(run, signed)] for k, (ours, run, signed) in rows.items()}
     return pd.DataFrame.from_dict(cells, orient="index", columns=["Paper", "This run"])
 
