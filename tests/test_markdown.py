@@ -85,6 +85,17 @@ def test_seed_counts_leave_out_nan_scores():
     assert counts.to_dict("index") == {"Single": {"Avg": "--", "RTE": "2"}, "Multi": {"Avg": "--", "RTE": "2"}}
 
 
+def test_cost_rows_of_single_grid_runs_carry_singles_label_and_alpha():
+    cost = pd.DataFrame({"variant": ["multi", "single.alpha0.9"], "runs": [3, 15], "wall_hours": [1.15, 3.84],
+                         "gpu_hours": [0.0, 0.0], "median_examples_per_second": [58.9, 23.8]})
+    settings = report_settings.parse({"variants": {"single": {"label": "Single"}, "multi": {"label": "Multi"}},
+                                      "tasks": ["RTE"], "source": "glue_tsv"})
+    scores = pd.DataFrame({"variant": ["multi"], "seed": [0], "task": ["RTE"], "score": [60.0]})
+    shown = markdown.cost_cells(tables.Report(scores, {}, settings), cost)
+    assert list(shown.index) == ["Multi", "Single (α = 0.9)"]
+    assert shown.loc["Single (α = 0.9)"].tolist() == ["15", "3.84", "0.00", "23.8"]
+
+
 # --- a whole results folder -----------------------------------------------------------------------------
 
 def test_render_has_every_table_with_the_latex_medians_and_stars(results):

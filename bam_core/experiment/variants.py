@@ -49,6 +49,17 @@ def grid_variant_id(alpha: float) -> str:
     return f"{SINGLE}.alpha{alpha:g}"
 
 
+def grid_alpha(variant_id: str) -> float | None:
+    """The alpha of a grid variant's id (`single.alpha0.9` -> 0.9); None for any other id."""
+    prefix = f"{SINGLE}.alpha"
+    if not variant_id.startswith(prefix):
+        return None
+    try:
+        return float(variant_id[len(prefix):])
+    except ValueError:
+        return None
+
+
 class Plan:
     """Variants, seeds and runs of one validated config."""
 

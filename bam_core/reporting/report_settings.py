@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bam_core.data.tasks import get_task
 from bam_core.errors import BamError
+from bam_core.experiment.variants import SINGLE, grid_alpha
 from bam_core.io import read_json
 
 SOURCES = ("synthetic", "glue_tsv", "hub")
@@ -37,6 +38,10 @@ class ReportSettings:
     paper_models: dict[str, str] = field(default_factory=dict)  # variant id -> the paper's model, where not its id
 
     def label(self, variant: str) -> str:
+        """The config's label; a grid run of Single (in the cost table) is Single's label with its alpha."""
+        alpha = grid_alpha(variant)
+        if variant not in self.labels and alpha is not None and SINGLE in self.labels:
+            return f"{self.labels[SINGLE]} (α = {alpha:g})"
         return self.labels.get(variant, variant)
 
     def paper_model(self, variant: str) -> str:
