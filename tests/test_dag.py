@@ -60,10 +60,10 @@ def test_glue_minilm_config_dag(tmp_path):
     config["data"]["glue_tsv_dir"] = str(GLUE)
     (root / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
     jobs = planned_jobs(root)
-    # 3 seeds; per-task single runs: Single's one-value alpha grid (5 tasks); multi-task: Multi,
-    # Multi at 6 epochs, Single->Multi, lambda = 0. Single's runs are selected from the grid; Single at
-    # seed 0 teaches. WNLI is prepared for the submission (majority class); no MNLI, so no zip.
-    assert (jobs["prepare"], jobs["tokenize"], jobs["train"]) == (5 + 1, 5, (5 + 4) * 3)
+    # 3 seeds; per-task single runs: Single's one-value alpha grid (5 tasks); multi-task (6 epochs): Multi,
+    # Single->Multi, lambda = 0. Single's runs are selected from the grid; Single at seed 0 teaches. WNLI is
+    # prepared for the submission (majority class); no MNLI, so no zip.
+    assert (jobs["prepare"], jobs["tokenize"], jobs["train"]) == (5 + 1, 5, (5 + 3) * 3)
     assert "submission_zip" not in jobs
     assert (jobs["select_single"], jobs["teacher_logits"], jobs["markdown"]) == (5 * 3, 1, 1)
     # only SST-2 is capped: its prepare job, alone, subsamples 8,000 rows with seed 0
