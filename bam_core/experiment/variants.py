@@ -51,13 +51,8 @@ def grid_variant_id(alpha: float) -> str:
 
 def grid_alpha(variant_id: str) -> float | None:
     """The alpha of a grid variant's id (`single.alpha0.9` -> 0.9); None for any other id."""
-    prefix = f"{SINGLE}.alpha"
-    if not variant_id.startswith(prefix):
-        return None
-    try:
-        return float(variant_id[len(prefix):])
-    except ValueError:
-        return None
+    head, _, alpha = variant_id.partition(".alpha")
+    return float(alpha) if head == SINGLE and alpha.replace(".", "", 1).isdigit() else None
 
 
 class Plan:
