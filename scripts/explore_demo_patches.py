@@ -109,3 +109,20 @@ def scramble(g, question):
 
 
 PATCHES["scramble"] = lambda: setattr(S, "paraphrase_pair", scramble)
+
+
+
+def base_form(verb: str) -> str:
+    return S.BASE_FORMS.get(verb, verb[:-1])  # the synonyms all take a plain -s ("spots", "purchases")
+
+
+def words_does_not_base(self, c, swap_p=0.0, front_place=False):
+    """Grammar.words() with "does not" before the verb's base form ("does not chase"); the suite renders
+    "does not chases". CoLA-like has no negation; the pair tasks' text changes, and with it the MLM encoder."""
+    if c["neg"] == "not":
+        c = {**c, "neg": None, "verb": tuple(f"does not {base_form(v)}" for v in c["verb"])}
+    return original_words(self, c, swap_p, front_place)
+
+
+original_words = S.Grammar.words
+PATCHES["doesnot"] = lambda: setattr(S.Grammar, "words", words_does_not_base)
