@@ -111,7 +111,6 @@ def scramble(g, question):
 PATCHES["scramble"] = lambda: setattr(S, "paraphrase_pair", scramble)
 
 
-
 def base_form(verb: str) -> str:
     return S.BASE_FORMS.get(verb, verb[:-1])  # the synonyms all take a plain -s ("spots", "purchases")
 
