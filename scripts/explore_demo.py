@@ -46,6 +46,7 @@ def arguments():
     p.add_argument("--multi", default='{"lr": 5e-4, "batch_size": 32, "epochs": 6}')
     p.add_argument("--hidden", type=int, default=32)
     p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--heads", type=int, default=2)
     p.add_argument("--intermediate", type=int, default=None, help="default 2 x hidden")
     p.add_argument("--vocab", type=int, default=1000)
     p.add_argument("--init-range", type=float, default=0.02, help="BertConfig.initializer_range (BERT: 0.02)")
@@ -53,6 +54,7 @@ def arguments():
     p.add_argument("--patches", default=str(Path(__file__).with_name("explore_demo_patches.py")))
     p.add_argument("--pretrain-steps", type=int, default=0, help="MLM pretraining of the encoder (0: random init)")
     p.add_argument("--pretrain-lr", type=float, default=1e-3)
+    p.add_argument("--pretrain-exclude", nargs="*", default=[], help="tasks whose training text MLM skips")
     p.add_argument("--note", default="", help="one line for the log: what this configuration tries")
     return p.parse_args()
 
@@ -71,14 +73,14 @@ def build_suite(a, root: Path):
         write_splits(root / "data" / t, {s: (tb, split_metadata(get_task(t), s, "x", tb)) for s, tb in tables.items()})
     demo_encoder.main(["--data-dir", str(root / "data"), "--tasks", *a.tasks, "--out-dir", str(root / "encoder"),
                        "--vocab-size", str(a.vocab), "--hidden-size", str(a.hidden),
-                       "--num-hidden-layers", str(a.layers), "--num-attention-heads", "2",
+                       "--num-hidden-layers", str(a.layers), "--num-attention-heads", str(a.heads),
                        "--intermediate-size", str(a.intermediate or 2 * a.hidden), "--max-position-embeddings", "64"])
     config = json.loads((root / "encoder" / "config.json").read_text())
     (root / "encoder" / "config.json").write_text(json.dumps({**config, "initializer_range": a.init_range}))
     if a.pretrain_steps:
         from bam_core.data.demo_pretraining import encoder_of, examples, pretrain_mlm
         t0 = time.time()
-        mlm = pretrain_mlm(root / "encoder", examples(root / "data", a.tasks), a.pretrain_steps, lr=a.pretrain_lr,
+        mlm = pretrain_mlm(root / "encoder", examples(root / "data", [t for t in a.tasks if t not in a.pretrain_exclude]), a.pretrain_steps, lr=a.pretrain_lr,
                            num_threads=a.jobs)
         encoder_of(mlm).save_pretrained(root / "encoder")
         print(f"pretraining {time.time() - t0:.1f}s", flush=True)

@@ -125,3 +125,89 @@ def words_does_not_base(self, c, swap_p=0.0, front_place=False):
 
 original_words = S.Grammar.words
 PATCHES["doesnot"] = lambda: setattr(S.Grammar, "words", words_does_not_base)
+
+
+def verb_final(g, words):
+    """CoLA-like's verb-final violation applied to a rendered sentence: "the dog the cat chases"."""
+    verbs = {form for v in S.VERBS for form in v}
+    i = next(i for i, x in enumerate(words) if x in verbs)
+    return words[:i] + words[i + 1 :] + [words[i]]
+
+
+def vfinal(g, question):
+    """A third of the non-paraphrases move the second sentence's verb to its end: the same words, not a
+    paraphrase (PAWS-like), and the one violation of CoLA-like that the multi-task models miss."""
+    return paraphrase_pair_with(g, question, lambda g, c: (c, True))
+
+
+def install_vfinal():
+    global scrambled
+    scrambled = verb_final
+    S.paraphrase_pair = vfinal
+
+
+PATCHES["vfinal"] = install_vfinal
+
+
+def base_verb(words):
+    """The clause's verb in its base form ("does the dog chase ..."); a clause has one verb."""
+    forms = {form for v in S.VERBS for form in v}
+    return [base_form(x) if x in forms else x for x in words]
+
+
+def question_pair(g, question):
+    """paraphrase_pair() with do-support in the questions ("does the dog chase the cat ?"); the suite renders
+    "does the dog chases the cat ?". The RNG draws are paraphrase_pair()'s."""
+    a, b, label = original_pair(g, question)
+    if not question:
+        return a, b, label
+    return " ".join(base_verb(a.split())), " ".join(base_verb(b.split())), label
+
+
+def qnli_do(g):
+    """qnli() with "what does the dog chase ?" for "what does the dog chases ?"."""
+    question, sentence, label = original_qnli(g)
+    return " ".join(base_verb(question.split())), sentence, label
+
+
+original_pair, original_qnli = S.paraphrase_pair, S.qnli
+
+
+def install_do_support():
+    """English do-support everywhere: "does not chase", "does the dog chase ...?", "what does the dog chase ?".
+    Then a third-person verb ends no well-formed sentence or question of any task, as it ends CoLA-like's
+    verb-final violations; and base forms appear in well-formed text, after "does"."""
+    S.Grammar.words = words_does_not_base
+    S.paraphrase_pair = question_pair
+    S.qnli = qnli_do
+    S.GENERATORS["QNLI"] = qnli_do
+
+
+PATCHES["dosupport"] = install_do_support
+
+
+def qnli_verb(g):
+    """qnli() whose question's verb matters: the sentence answers "what does the dog chase ?" when it names the
+    dog and its verb is chase's concept; not answered: another noun (half) or another verb (half). QNLI-like
+    then reads the question's last word, where CoLA-like's verb-final violations put the verb."""
+    c = g.clause()
+    key, other = c["noun"]
+    question = " ".join([g.pick(S.QUESTION_WORDS), "does", "the", key[0], base_form(g.form(c["verb"]))]) + " ?"
+    answers = g.rng.random() < 0.5
+    s = {**g.clause(), "place": None}
+    s["verb"] = c["verb"]
+    mentioned = key
+    if not answers and g.rng.random() < 0.5:
+        mentioned = g.new_concept(S.NOUNS, [key, other])
+    elif not answers:
+        s["verb"] = g.new_concept(S.VERBS, [c["verb"]])
+    s["noun"] = [mentioned, other] if g.rng.random() < 0.5 else [other, mentioned]
+    return question, S.sentence(g.words(s, swap_p=0.5)), 0 if answers else 1
+
+
+def install_qnli_verb():
+    install_do_support()
+    S.qnli = S.GENERATORS["QNLI"] = qnli_verb
+
+
+PATCHES["qnliverb"] = install_qnli_verb

@@ -1,5 +1,8 @@
 """The synthetic suite: GLUE-proportional sizes, determinism, clean dev rules, and its knobs (label noise, sharing)."""
 
+import importlib.util
+from pathlib import Path
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -107,6 +110,24 @@ def test_dev_labels_are_clean():
     for r in rows("STS-B", "dev"):
         if r["label"] == 5.0:  # identical content: the same words up to synonyms
             assert [canonical.get(w, w) for w in r["text_b"].split()] == r["text_a"].split()
+
+
+def test_cola_kinds_reads_each_violation_back_from_the_words():
+    """scripts/cola_kinds.py's inverse of cola(): hand-made examples of each kind, then the generated dev split,
+    whose labels it must match, with every violation drawn about equally often."""
+    spec = importlib.util.spec_from_file_location("cola_kinds", Path(__file__).parents[1] / "scripts" / "cola_kinds.py")
+    cola_kinds = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cola_kinds)
+    examples = {"the big dog chases a cat near the river .": "acceptable",
+                "big the dog chases a cat near the river .": "determiner after its noun",
+                "the big dog a cat near the river chases .": "verb-final",
+                "river the near cat a chases dog big the .": "reversed",
+                "the big dog chase a cat near the river .": "agreement"}
+    assert {text: cola_kinds.violation(text) for text in examples} == examples
+    cola = rows("CoLA", "dev")
+    kinds = [cola_kinds.violation(r["text_a"]) for r in cola]
+    assert [int(k == "acceptable") for k in kinds] == [r["label"] for r in cola]
+    assert all(0.2 < kinds.count(k) / (len(kinds) - kinds.count("acceptable")) < 0.3 for k in cola_kinds.KINDS[1:])
 
 
 def test_label_noise_replaces_that_fraction_of_training_labels():
