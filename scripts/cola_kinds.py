@@ -55,8 +55,9 @@ def table(root: Path, variants: list[str]) -> pd.DataFrame:
     rows = []
     for path in sorted((results / "runs").glob("*/*/**/predictions.parquet")):
         variant = path.relative_to(results / "runs").parts[0]
-        if not variants or variant in variants:
-            rows.append(accuracy_by_kind(path, kinds).rename(variant))
+        accuracy = accuracy_by_kind(path, kinds)
+        if (not variants or variant in variants) and accuracy.notna().any():  # not a run without CoLA
+            rows.append(accuracy.rename(variant))
     if not rows:
         raise SystemExit(f"no CoLA predictions under {results / 'runs'}")
     per_run = pd.DataFrame(rows)

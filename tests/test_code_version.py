@@ -1,5 +1,7 @@
 """Code fingerprints: what counts as a change of code, and which modules a stage runs."""
 
+import pytest
+
 from bam_core.experiment.code_version import code_fingerprint, import_closure, normalised_tokens
 
 
@@ -51,3 +53,25 @@ def test_every_stage_has_a_fingerprint():
     assert all(len(p) == 16 for p in prints.values())
     assert prints["select-single"] == prints["choose-alpha"]  # one module, two entry points
     assert prints["train"] != prints["teacher-logits"]
+
+
+def test_prepare_counts_the_configured_data_source_only(monkeypatch):
+    """An edit to one source's reader changes the prepare fingerprint of that source's runs only."""
+    from bam_core.data.prepare import SOURCES
+    from bam_core.experiment import code_version
+
+    readers = code_version.ALTERNATIVES["prepare"]
+    assert set(readers) == set(SOURCES) and set(readers.values()) <= set(import_closure("bam_core.data.prepare"))
+    closure = import_closure("bam_core.data.prepare", frozenset(m for s, m in readers.items() if s != "synthetic"))
+    assert "bam_core.data.synthetic" in closure
+    assert "bam_core.data.glue_tsv" not in closure and "bam_core.data.glue_hub" not in closure
+    before = {source: code_fingerprint("prepare", source) for source in SOURCES}
+    assert len(set(before.values())) == 3
+    real = code_version.module_fingerprint
+    monkeypatch.setattr(code_version, "module_fingerprint",
+                        lambda name: "edited" if name == "bam_core.data.synthetic" else real(name))
+    after = {source: code_fingerprint("prepare", source) for source in SOURCES}
+    assert after["synthetic"] != before["synthetic"]
+    assert after["glue_tsv"] == before["glue_tsv"] and after["hub"] == before["hub"]
+    with pytest.raises(ValueError, match="no alternative 'tsv'"):
+        code_fingerprint("prepare", "tsv")

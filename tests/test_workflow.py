@@ -154,4 +154,13 @@ def test_moved_training_module_is_still_fingerprinted(workspace):
     assert jobs["train"] == planned_jobs(workspace, "--forceall")["train"]
 
 
+def test_edit_of_another_data_source_plans_nothing(workspace):
+    """The mini workspace reads the synthetic suite: the hub reader is not its code, the suite's generator is."""
+    assert config_of(workspace)["data"]["source"] == "synthetic"
+    assert dry_run_after_code_edit(workspace, "data/glue_hub.py", lambda s: s + "\n_EDITED = True\n") == {}
+    jobs = dry_run_after_code_edit(workspace, "data/synthetic.py", lambda s: s + "\n_EDITED = True\n")
+    everything = planned_jobs(workspace, "--forceall")
+    assert jobs["prepare"] == everything["prepare"] and jobs["train"] == everything["train"]
+
+
 REPORTING_RULES = {"stats", "tables", "markdown", "figures", "submission", "cost", "report_settings"}

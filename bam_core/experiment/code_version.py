@@ -5,6 +5,10 @@ hold a hash of its stage's import closure inside bam_core: the stage's module, e
 imports (at the top or inside a function), theirs in turn, and the packages' `__init__` files. Nothing
 is listed by hand, so a moved or new module is followed wherever it is.
 
+A stage that reads one of several alternatives, imported inside the branch that takes it, counts the
+configured one only (ALTERNATIVES): the prepare stage imports each data source's reader that way, so an
+edit to the synthetic suite does not rerun a study of real GLUE, nor a fix to the TSV reader the demo.
+
 The hash is over a normalised token stream: comments, docstrings, blank lines and layout inside
 brackets drop out, so a comment fix reruns nothing while any change of code does. It is a token
 stream, not `ast.dump`, whose text changes between Python versions: an upgrade must not rerun a paper.
@@ -22,6 +26,11 @@ from pathlib import Path
 
 PACKAGE = "bam_core"
 _ROOT = Path(__file__).resolve().parents[1]  # bam_core/
+
+# stage -> {config value: the module its entry imports only for that value} (bam_core/data/prepare.py's
+# load_source imports one reader per data.source).
+ALTERNATIVES = {"prepare": {"synthetic": "bam_core.data.synthetic", "glue_tsv": "bam_core.data.glue_tsv",
+                            "hub": "bam_core.data.glue_hub"}}
 
 _DROPPED = {tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER}
 _STRUCTURE = {tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT}
@@ -61,8 +70,9 @@ def _imported_modules(name: str, source: str) -> set[str]:
     return {m for m in closure if module_path(m) is not None}
 
 
-def import_closure(entry: str) -> list[str]:
-    """Every bam_core module that running `entry` can import, sorted."""
+def import_closure(entry: str, unused: frozenset[str] = frozenset()) -> list[str]:
+    """Every bam_core module that running `entry` can import, sorted; `unused`: modules that `entry` itself
+    imports but this run does not (another alternative), left out unless another module imports them."""
     if module_path(entry) is None:
         raise ValueError(f"{entry}: not a module of {PACKAGE}")
     seen, todo = set(), [entry] + [".".join(entry.split(".")[:i]) for i in range(1, len(entry.split(".")))]
@@ -71,7 +81,8 @@ def import_closure(entry: str) -> list[str]:
         if name in seen:
             continue
         seen.add(name)
-        todo.extend(_imported_modules(name, module_path(name).read_text(encoding="utf-8")) - seen)
+        imported = _imported_modules(name, module_path(name).read_text(encoding="utf-8"))
+        todo.extend(imported - seen - (unused if name == entry else set()))
     return sorted(seen)
 
 
@@ -136,12 +147,17 @@ def module_fingerprint(name: str) -> str:
     return hashlib.sha256("\n".join(normalised_tokens(source)).encode()).hexdigest()
 
 
-def code_fingerprint(stage: str) -> str:
-    """The fingerprint of `bam <stage>`: its entry module's import closure (cli.py only dispatches)."""
+def code_fingerprint(stage: str, alternative: str | None = None) -> str:
+    """The fingerprint of `bam <stage>`: its entry module's import closure (cli.py only dispatches), with
+    only the `alternative` this run takes of the stage's ALTERNATIVES (all of them when None)."""
     from bam_core.cli import STAGES
 
     entry = STAGES[stage][0].partition(":")[0]
+    choices = ALTERNATIVES.get(stage, {})
+    if alternative is not None and alternative not in choices:
+        raise ValueError(f"{stage} has no alternative {alternative!r}; it has {', '.join(choices) or 'none'}")
+    unused = frozenset(m for value, m in choices.items() if alternative is not None and value != alternative)
     digest = hashlib.sha256()
-    for name in import_closure(entry):
+    for name in import_closure(entry, unused):
         digest.update(f"{name} {module_fingerprint(name)}\n".encode())
     return digest.hexdigest()[:16]

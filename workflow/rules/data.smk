@@ -13,7 +13,7 @@ rule prepare:
     params:
         source=config["data"]["source"],
         options=prepare_options,
-        code=code_fingerprint("prepare"),
+        code=code_fingerprint("prepare", config["data"]["source"]),
     shell:
         "bam prepare {wildcards.task} --source {params.source} {params.options}"
         " --out-dir results/data/{wildcards.task} > {log} 2>&1"
