@@ -156,7 +156,7 @@ def code_fingerprint(stage: str, alternative: str | None = None) -> str:
     choices = ALTERNATIVES.get(stage, {})
     if alternative is not None and alternative not in choices:
         raise ValueError(f"{stage} has no alternative {alternative!r}; it has {', '.join(choices) or 'none'}")
-    unused = frozenset(m for value, m in choices.items() if alternative is not None and value != alternative)
+    unused = frozenset() if alternative is None else frozenset(m for v, m in choices.items() if v != alternative)
     digest = hashlib.sha256()
     for name in import_closure(entry, unused):
         digest.update(f"{name} {module_fingerprint(name)}\n".encode())
