@@ -80,8 +80,8 @@ def build_suite(a, root: Path):
     if a.pretrain_steps:
         from bam_core.data.demo_pretraining import encoder_of, examples, pretrain_mlm
         t0 = time.time()
-        mlm = pretrain_mlm(root / "encoder", examples(root / "data", [t for t in a.tasks if t not in a.pretrain_exclude]), a.pretrain_steps, lr=a.pretrain_lr,
-                           num_threads=a.jobs)
+        text = examples(root / "data", [t for t in a.tasks if t not in a.pretrain_exclude])
+        mlm = pretrain_mlm(root / "encoder", text, a.pretrain_steps, lr=a.pretrain_lr, num_threads=a.jobs)
         encoder_of(mlm).save_pretrained(root / "encoder")
         print(f"pretraining {time.time() - t0:.1f}s", flush=True)
     for t in a.tasks:

@@ -2,25 +2,32 @@
 kept so that the log's configurations can be rerun. polarity8 is the suite's own since the f1 commit."""
 from bam_core.data import synthetic as S
 
+VERB_FORMS = {form for v in S.VERBS for form in v}
+
+
+def verb_final(g, words):
+    """CoLA-like's verb-final violation applied to a rendered sentence: "the dog the cat chases"."""
+    i = next(i for i, x in enumerate(words) if x in VERB_FORMS)
+    return words[:i] + words[i + 1 :] + [words[i]]
+
 
 def scrambled(g, words):
     """One of CoLA-like's word-order violations applied to a rendered sentence (any surface form)."""
-    verbs = {form for v in S.VERBS for form in v}
     w = list(words)
     kind = int(g.rng.integers(3))
     if kind == 0:
         w[0], w[1] = w[1], w[0]
     elif kind == 1:
-        i = next(i for i, x in enumerate(w) if x in verbs)
-        w = w[:i] + w[i + 1 :] + [w[i]]
+        w = verb_final(g, w)
     else:
         w = w[::-1]
     return w
 
 
-def paraphrase_pair_with(g, question, third):
+def paraphrase_pair_with(g, question, third, scramble=scrambled):
     """paraphrase_pair() with a third kind of non-paraphrase: third(g, clause) -> (other clause, whether to
-    scramble the second sentence's words). The RNG draws are paraphrase_pair()'s plus the third kind's."""
+    scramble(g, words) the second sentence's words). The RNG draws are paraphrase_pair()'s plus the third
+    kind's."""
     c = g.clause()
     equivalent = g.rng.random() < 0.5
     scrambling = False
@@ -37,7 +44,7 @@ def paraphrase_pair_with(g, question, third):
     a = g.words(c)
     b = g.words(other, swap_p=0.5, front_place=g.rng.random() < 0.5)
     if scrambling:
-        b = scrambled(g, b)
+        b = scramble(g, b)
     if question:
         qw = g.pick(S.QUESTION_WORDS)
         return " ".join(["does", *a]) + " ?", " ".join([qw, "does", *b]) + " ?", int(equivalent)
@@ -127,32 +134,18 @@ original_words = S.Grammar.words
 PATCHES["doesnot"] = lambda: setattr(S.Grammar, "words", words_does_not_base)
 
 
-def verb_final(g, words):
-    """CoLA-like's verb-final violation applied to a rendered sentence: "the dog the cat chases"."""
-    verbs = {form for v in S.VERBS for form in v}
-    i = next(i for i, x in enumerate(words) if x in verbs)
-    return words[:i] + words[i + 1 :] + [words[i]]
-
-
 def vfinal(g, question):
     """A third of the non-paraphrases move the second sentence's verb to its end: the same words, not a
     paraphrase (PAWS-like), and the one violation of CoLA-like that the multi-task models miss."""
-    return paraphrase_pair_with(g, question, lambda g, c: (c, True))
+    return paraphrase_pair_with(g, question, lambda g, c: (c, True), scramble=verb_final)
 
 
-def install_vfinal():
-    global scrambled
-    scrambled = verb_final
-    S.paraphrase_pair = vfinal
-
-
-PATCHES["vfinal"] = install_vfinal
+PATCHES["vfinal"] = lambda: setattr(S, "paraphrase_pair", vfinal)
 
 
 def base_verb(words):
     """The clause's verb in its base form ("does the dog chase ..."); a clause has one verb."""
-    forms = {form for v in S.VERBS for form in v}
-    return [base_form(x) if x in forms else x for x in words]
+    return [base_form(x) if x in VERB_FORMS else x for x in words]
 
 
 def question_pair(g, question):
