@@ -204,3 +204,25 @@ def install_qnli_verb():
 
 
 PATCHES["qnliverb"] = install_qnli_verb
+
+
+
+def qnli_what(g):
+    """qnli() as the suite rendered its questions before session 12: "what does the dog chases ?" (the RNG draws
+    are qnli()'s), to rerun the log's earlier configurations."""
+    c = g.clause()
+    key, other = c["noun"]
+    question = " ".join([g.pick(S.QUESTION_WORDS), "does", "the", key[0], g.form(c["verb"])]) + " ?"
+    answers = g.rng.random() < 0.5
+    s = {**g.clause(), "place": None}
+    mentioned = key if answers else g.new_concept(S.NOUNS, [key, other])
+    s["noun"] = [mentioned, other] if g.rng.random() < 0.5 else [other, mentioned]
+    return question, S.sentence(g.words(s)), 0 if answers else 1
+
+
+def install_qnli_what():
+    S.qnli = S.GENERATORS["QNLI"] = qnli_what
+
+
+PATCHES["qwhat"] = install_qnli_what
+PATCHES["qecho"] = lambda: None  # echo questions ("the dog chases what ?"): the suite's own since session 12

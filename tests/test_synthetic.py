@@ -92,8 +92,8 @@ def test_dev_labels_are_clean():
     assert [min(nli_rule(r), 1) for r in rte] == [r["label"] for r in rte]
     sst = rows("SST-2", "dev")
     assert [sentiment_rule(r) for r in sst] == [r["label"] for r in sst]
-    qnli = rows("QNLI", "dev")  # "what does the KEY verb ?": answered when the sentence names KEY
-    assert [0 if r["text_a"].split()[3] in words(r["text_b"]) else 1 for r in qnli] == [r["label"] for r in qnli]
+    qnli = rows("QNLI", "dev")  # "the KEY verb what ?": answered when the sentence names KEY
+    assert [0 if r["text_a"].split()[1] in words(r["text_b"]) else 1 for r in qnli] == [r["label"] for r in qnli]
     cola = rows("CoLA", "dev")  # acceptable sentences start with a determiner and end with a noun (+ place)
     for r in cola:
         if r["label"] == 1:
