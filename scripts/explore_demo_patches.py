@@ -206,7 +206,6 @@ def install_qnli_verb():
 PATCHES["qnliverb"] = install_qnli_verb
 
 
-
 def qnli_what(g):
     """qnli() as the suite rendered its questions before session 12: "what does the dog chases ?" (the RNG draws
     are qnli()'s), to rerun the log's earlier configurations."""

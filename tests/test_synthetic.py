@@ -112,6 +112,24 @@ def test_dev_labels_are_clean():
             assert [canonical.get(w, w) for w in r["text_b"].split()] == r["text_a"].split()
 
 
+def test_only_cola_verb_final_violations_end_in_a_verb():
+    """A sentence-final verb marks CoLA-like's verb-final violation and nothing else in the suite: when QNLI-like
+    asked "what does the dog chases ?", the multi-task models learnt that such sentences are normal."""
+    verbs = {form for concept in synthetic.VERBS for form in concept} | set(synthetic.BASE_FORMS.values())
+
+    def ends_in_verb(text):
+        return text.split()[-2] in verbs  # the word before "." or "?"
+
+    for task in synthetic.SUITE[1:]:
+        for which in ("train", "dev"):
+            texts = [t for r in rows(task, which) for t in (r["text_a"], r.get("text_b")) if t]
+            assert not any(map(ends_in_verb, texts)), task
+    cola = rows("CoLA", "dev")
+    verb_final = [r["label"] for r in cola if ends_in_verb(r["text_a"])]
+    unacceptable = sum(r["label"] == 0 for r in cola)
+    assert set(verb_final) == {0} and 0.2 < len(verb_final) / unacceptable < 0.3  # one violation kind in four
+
+
 def test_cola_kinds_reads_each_violation_back_from_the_words():
     """scripts/cola_kinds.py's inverse of cola(): hand-made examples of each kind, then the generated dev split,
     whose labels it must match, with every violation drawn about equally often."""
