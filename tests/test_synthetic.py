@@ -120,7 +120,7 @@ def test_only_cola_verb_final_violations_end_in_a_verb():
     def ends_in_verb(text):
         return text.split()[-2] in verbs  # the word before "." or "?"
 
-    for task in synthetic.SUITE[1:]:
+    for task in (t for t in synthetic.SUITE if t != "CoLA"):
         for which in ("train", "dev"):
             texts = [t for r in rows(task, which) for t in (r["text_a"], r.get("text_b")) if t]
             assert not any(map(ends_in_verb, texts)), task
