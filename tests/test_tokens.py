@@ -108,6 +108,24 @@ def test_minilm_tokenizer(tmp_path):
     ids, types = tokens.encode(tok, ["Hello world!"], ["Hello"], max_seq_length=128)
     assert ids.to_pylist() == [[101, 7592, 2088, 999, 102, 7592, 102]]  # BERT uncased ids
     assert types.to_pylist() == [[0, 0, 0, 0, 0, 1, 1]]
+    assert not isinstance(tok, tokens.VerbatimTokenizer)  # BertTokenizer: AutoTokenizer builds it
+
+
+def test_demo_tokenizer_loads_without_transformers_and_encodes_as_autotokenizer(demo):
+    import subprocess
+    import sys
+
+    from transformers import AutoTokenizer
+
+    root, out = demo
+    fast, auto = tokens.load_tokenizer(str(out)), AutoTokenizer.from_pretrained(out)
+    assert isinstance(fast, tokens.VerbatimTokenizer) and fast.pad_token_id == auto.pad_token_id == 0
+    a, b = ["The cat sat on the mat.", "A dog ran.", "Cats sat!"], ["Dog ran", "The cat sat on a dog.", "?"]
+    for max_len in (6, 9, 64):
+        for text_b in (b, None):
+            assert tokens.encode(fast, a, text_b, max_len) == tokens.encode(auto, a, text_b, max_len)
+    probe = f"import sys; from bam_core.data import tokens; tokens.load_tokenizer({str(out)!r}); print('transformers' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout == "False\n"
 
 
 def test_cli_bad_input_is_one_line_and_exit_1(tmp_path, capsys, demo):

@@ -11,7 +11,9 @@ Pairs are truncated longest-first to max_seq_length, as BERT's run_classifier do
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
 
@@ -26,8 +28,39 @@ from bam_core.errors import BamError
 log = logging.getLogger(__name__)
 
 
+# Tokenizer classes that load tokenizer.json verbatim (the demo encoder writes one): `tokenizers` alone reads
+# them the same, without importing transformers (~5 s of a demo tokenize job's ~6). Other classes (BERT's
+# BertTokenizer, ...) may rebuild parts of the pipeline from their config, so AutoTokenizer loads those.
+VERBATIM_CLASSES = ("TokenizersBackend", "PreTrainedTokenizerFast")
+
+
+@dataclass
+class VerbatimTokenizer:
+    """What `encode` and `tokenize_task` read of a tokenizer, as AutoTokenizer's objects name it."""
+
+    backend_tokenizer: Tokenizer
+    pad_token_id: int | None
+
+
+def load_verbatim(path: Path) -> VerbatimTokenizer | None:
+    """The directory's tokenizer.json through `tokenizers`, if its class loads that file unchanged."""
+    try:
+        config = json.loads((path / "tokenizer_config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if config.get("tokenizer_class") not in VERBATIM_CLASSES or not (path / "tokenizer.json").is_file():
+        return None
+    backend = Tokenizer.from_file(str(path / "tokenizer.json"))
+    pad = config.get("pad_token")
+    pad = pad.get("content") if isinstance(pad, dict) else pad
+    return VerbatimTokenizer(backend, None if pad is None else backend.token_to_id(pad))
+
+
 def load_tokenizer(name: str):
     """A fast tokenizer from a directory or hub name (offline mode is up to the environment)."""
+    verbatim = load_verbatim(Path(name))
+    if verbatim is not None:
+        return verbatim
     from transformers import AutoTokenizer
 
     try:
