@@ -5,7 +5,7 @@ import torch
 from transformers import AutoModel, AutoTokenizer
 
 from bam_core.data import demo_encoder
-from bam_core.data.demo_pretraining import examples, pretrain_mlm
+from bam_core.data.demo_pretraining import examples, masked_lm_loss, pretrain_mlm
 from bam_core.data.splits import make_split, split_metadata, write_splits
 from bam_core.data.tasks import get_task
 from bam_core.errors import BamError
@@ -54,6 +54,22 @@ def test_pretraining_learns_what_the_masked_word_is(data, tmp_path):
 
     assert guesses(300) == ["chases", "sleeps"]
     assert guesses(0) != ["chases", "sleeps"]
+
+
+def test_masked_lm_loss_is_bert_for_masked_lm_loss(data, tmp_path):
+    """The head on the masked positions only gives BertForMaskedLM's own loss (which reads only those)."""
+    from transformers import AutoConfig, BertForMaskedLM, DataCollatorForLanguageModeling
+
+    assert demo_encoder.main(["--data-dir", str(data), "--tasks", "SST-2", "RTE", "--out-dir",
+                              str(tmp_path / "enc"), *SIZES]) == 0
+    tok = AutoTokenizer.from_pretrained(tmp_path / "enc")
+    torch.manual_seed(0)
+    model = BertForMaskedLM(AutoConfig.from_pretrained(tmp_path / "enc")).eval()
+    collate = DataCollatorForLanguageModeling(tok, mlm_probability=0.3, seed=0)
+    batch = collate([tok(a, b) for a, b in examples(data, ["SST-2", "RTE"])[30:50]])
+    assert (batch["labels"] != -100).sum() > 10 and (batch["attention_mask"] == 0).any()  # masks and padding
+    with torch.no_grad():
+        assert torch.allclose(masked_lm_loss(model, batch), model(**batch).loss, rtol=1e-6)
 
 
 def test_demo_encoder_writes_weights_that_load_without_missing_keys(data, tmp_path):

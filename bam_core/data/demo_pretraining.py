@@ -67,7 +67,7 @@ def pretrain_mlm(model_dir, rows, steps: int, batch_size: int = 64, lr: float = 
             queue += order.permutation(len(encoded)).tolist()
         batch = collate([encoded[i] for i in queue[:batch_size]])
         del queue[:batch_size]
-        loss = model(**batch).loss
+        loss = masked_lm_loss(model, batch)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
@@ -78,6 +78,18 @@ def pretrain_mlm(model_dir, rows, steps: int, batch_size: int = 64, lr: float = 
             log.info("MLM pretraining step %d/%d loss %.3f (%.0f ex/s)", step, steps, np.mean(losses[-50:]),
                      step * batch_size / (time.time() - start))
     return model
+
+
+def masked_lm_loss(model, batch):
+    """BertForMaskedLM's loss, with the vocabulary head applied to the masked positions only (the loss
+    reads no other): the same mean cross-entropy at about two thirds of the demo's pretraining cost."""
+    import torch.nn.functional as F
+
+    labels = batch["labels"]
+    hidden = model.bert(input_ids=batch["input_ids"], token_type_ids=batch["token_type_ids"],
+                        attention_mask=batch["attention_mask"]).last_hidden_state
+    masked = labels != -100
+    return F.cross_entropy(model.cls(hidden[masked]), labels[masked])
 
 
 def encoder_of(mlm):
