@@ -33,7 +33,7 @@ def test_training_priority_is_the_longest_chain_of_students_then_the_length():
                                                 "single-multi-single-multi", "multi", "ablation-lambda-0")} == {
         "single": 3, "single.alpha0.9": 3, "single-multi": 2, "single-multi-single": 1,
         "single-multi-single-multi": 0, "multi": 1, "ablation-lambda-0": 0}
-    # then by length, examples x (20 / batch + 1): Single 8 tasks x 6 epochs x (20/16 + 1) = 108 (capped at 99),
+    # then by length, examples x (20 / batch + 1): Single 8 tasks x 8 epochs x (20/16 + 1) = 144 (capped at 99),
     # Multi 48 x (20/64 + 1) = 63, its fine-tuning 8 x 3 epochs x 2.25 = 54, RTE+MNLI 12 x 1.3125 = 15.75
     assert {v: scheduling_priority(plan, v) for v in ("single.alpha1", "multi", "multi-ft", "rte-mnli")} == {
         "single.alpha1": 399, "multi": 163, "multi-ft": 54, "rte-mnli": 16}
@@ -48,7 +48,7 @@ def test_spec_settings_of_a_distilled_and_a_finetuned_run():
     assert spec["save_model"] is True  # single-multi initialises single-multi-ft
     ft = plan.spec_settings("single-multi-ft", 1, "all", "enc", "tok")
     assert ft["init"] == {"kind": "checkpoint", "path": "results/runs/single-multi/1/all/model"}
-    assert (ft["lr"], ft["batch_size"], ft["teacher_logits"]) == (4e-4, 16, None)
+    assert (ft["lr"], ft["batch_size"], ft["teacher_logits"]) == (3e-4, 16, None)
     assert "layerwise_lr_decay" not in ft and plan.needs_alpha_choice("single-multi-ft")
     ablation = plan.spec_settings("ablation-lambda-0.5", 0, "all", "enc", "tok")
     assert ablation["annealing"] == 0.5 and ablation["save_model"] is False
