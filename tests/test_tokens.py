@@ -117,15 +117,17 @@ def test_demo_tokenizer_loads_without_transformers_and_encodes_as_autotokenizer(
 
     from transformers import AutoTokenizer
 
-    root, out = demo
+    _, out = demo
     fast, auto = tokens.load_tokenizer(str(out)), AutoTokenizer.from_pretrained(out)
     assert isinstance(fast, tokens.VerbatimTokenizer) and fast.pad_token_id == auto.pad_token_id == 0
     a, b = ["The cat sat on the mat.", "A dog ran.", "Cats sat!"], ["Dog ran", "The cat sat on a dog.", "?"]
     for max_len in (6, 9, 64):
         for text_b in (b, None):
             assert tokens.encode(fast, a, text_b, max_len) == tokens.encode(auto, a, text_b, max_len)
-    probe = f"import sys; from bam_core.data import tokens; tokens.load_tokenizer({str(out)!r}); print('transformers' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout == "False\n"
+    probe = (f"import sys; from bam_core.data import tokens; tokens.load_tokenizer({str(out)!r}); "
+             "print('transformers' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert run.stdout == "False\n"
 
 
 def test_cli_bad_input_is_one_line_and_exit_1(tmp_path, capsys, demo):
