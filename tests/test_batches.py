@@ -91,6 +91,11 @@ def test_batches_group_tasks_and_are_deterministic(tmp_path):
     batch = plan.batch(5)
     names = [s[0] for s in batch.slices]
     assert names == sorted(set(names), key=names.index) and batch.slices[-1][2] == 16  # contiguous per task
+    # min_steps past the epochs: the extra steps are further epochs, drawn as every epoch is
+    longer = TaskBatches(parts, 16, 2, 0.75, 3, epoch="sum_of_sizes", min_steps=150)
+    assert longer.total_steps == 150
+    assert torch.equal(longer.batch(140).encoder_inputs["input_ids"],
+                       TaskBatches(parts, 16, 3, 0.75, 3, epoch="sum_of_sizes").batch(140).encoder_inputs["input_ids"])
     # deterministic from (seed, epoch), so a resumed run sees the same batches
     for batching in ("mixed", "bucketed"):
         one = TaskBatches(parts, 16, 2, 0.75, 3, batching=batching).batch(100)

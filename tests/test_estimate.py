@@ -27,6 +27,9 @@ def test_planned_steps():
     assert planned_steps([100, 50], 32, 3) == 15  # ceil(450 / 32 = 14.06)
     assert planned_steps([64], 32, 1) == 2
     assert planned_steps([10], 32, 0.01) == 1  # never zero
+    # min_steps: a small task's epochs rise to reach it; a large task's epochs already exceed it
+    assert planned_steps([300], 16, 3, min_steps=150) == 150  # 19 batches x 3 = 57 < 150
+    assert planned_steps([1964], 16, 3, min_steps=150) == 369  # 123 x 3
 
 
 def test_units_of_a_run():

@@ -26,6 +26,7 @@ def test_defaults_are_the_paper_multi_task_settings():
     ({"lr_schedule": "cosine"}, ("run spec: key 'lr_schedule' must be one of reference, warmup_linear_decay, "
                                  "not 'cosine'")),
     ({"adam_bias_correction": 1}, "run spec: key 'adam_bias_correction' has the wrong type (int: 1)"),
+    ({"min_steps": -1}, "run spec: key 'min_steps' must be >= 0"),
     ({"annealing": 2.0}, "run spec: key 'annealing' must be 'linear' or a number in [0, 1], not 2.0"),
     ({"tasks": ["RTE", "XNLI"]}, "run spec: key 'tasks': unknown task 'XNLI'; known tasks: CoLA, SST-2, MRPC, "
                                  "STS-B, QQP, MNLI, QNLI, RTE, WNLI, MNLI-mm, AX"),

@@ -33,10 +33,10 @@ def test_training_priority_is_the_longest_chain_of_students_then_the_length():
                                                 "single-multi-single-multi", "multi", "ablation-lambda-0")} == {
         "single": 3, "single.alpha0.9": 3, "single-multi": 2, "single-multi-single": 1,
         "single-multi-single-multi": 0, "multi": 1, "ablation-lambda-0": 0}
-    # then by length, examples x (20 / batch + 1): Single 8 tasks x 8 epochs x (20/16 + 1) = 144 (capped at 99),
-    # Multi 48 x (20/64 + 1) = 63, its fine-tuning 8 x 3 epochs x 2.25 = 54, RTE+MNLI 12 x 1.3125 = 15.75
+    # then by length, examples x (20 / batch + 1): Single 8 tasks x 3 epochs x (20/16 + 1) = 54 (min_steps not
+    # counted), Multi 32 x (20/64 + 1) = 42, its fine-tuning 8 x 3 epochs x 2.25 = 54, RTE+MNLI 8 x 1.3125 = 10.5
     assert {v: scheduling_priority(plan, v) for v in ("single.alpha1", "multi", "multi-ft", "rte-mnli")} == {
-        "single.alpha1": 399, "multi": 163, "multi-ft": 54, "rte-mnli": 16}
+        "single.alpha1": 354, "multi": 142, "multi-ft": 54, "rte-mnli": 10}
 
 
 def test_spec_settings_of_a_distilled_and_a_finetuned_run():
@@ -52,6 +52,21 @@ def test_spec_settings_of_a_distilled_and_a_finetuned_run():
     assert "layerwise_lr_decay" not in ft and plan.needs_alpha_choice("single-multi-ft")
     ablation = plan.spec_settings("ablation-lambda-0.5", 0, "all", "enc", "tok")
     assert ablation["annealing"] == 0.5 and ablation["save_model"] is False
+
+
+def test_min_steps_reaches_single_task_runs_and_is_absent_where_unset():
+    """training.single.min_steps reaches Single and the fine-tuning after multi-task training (the single mode's
+    settings); unset (the paper's configs) it is not in a spec at all, so adding the key reran nothing."""
+    import yaml
+
+    from tests.test_config import REPO
+
+    plan = plan_of(demo_config())
+    demo = {v: plan.spec_settings(v, 0, "all", "enc", "tok").get("min_steps")
+            for v in ("single.alpha0.9", "single-single", "multi-ft", "multi", "single-multi")}
+    assert demo == {"single.alpha0.9": 150, "single-single": 150, "multi-ft": 0, "multi": None, "single-multi": None}
+    paper = plan_of(yaml.safe_load((REPO / "workflow" / "configs" / "paper.yaml").read_text()))
+    assert not any("min_steps" in paper.spec_settings(v, 0, "all", "enc", "tok") for v in paper.trained)
 
 
 def test_execution_settings_stay_out_of_the_specs():

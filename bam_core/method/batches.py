@@ -213,11 +213,13 @@ class TaskBatches:
     """The batch at every global step of a run: task-sampled, deterministic from the seed.
 
     An epoch is `epoch` (sampling.EPOCHS) examples rounded up to whole batches, and the run
-    trains planned_steps(...) = int(steps_per_epoch * epochs) steps, as the reference does.
+    trains planned_steps(...) = int(steps_per_epoch * epochs) steps, as the reference does, or min_steps
+    when more: the epochs past the last whole one are drawn as every epoch is.
     """
 
     def __init__(self, parts: list[TaskData], batch_size: int, epochs: float, exponent: float, seed: int,
-                 batching: str = "mixed", epoch: str = "reference_copies", pool_batches: int = 64):
+                 batching: str = "mixed", epoch: str = "reference_copies", pool_batches: int = 64,
+                 min_steps: int = 0):
         if batching not in BATCHINGS:
             raise BamError(f"unknown batching {batching!r} (one of {', '.join(BATCHINGS)})")
         self.parts, self.batch_size, self.exponent, self.seed = parts, batch_size, exponent, seed
@@ -227,7 +229,7 @@ class TaskBatches:
             empty = next(p.task.name for p in parts if len(p) == 0)
             raise BamError(f"task {empty}: no training examples")
         self.steps_per_epoch = planned_steps(self.sizes, batch_size, 1, epoch, exponent)
-        self.total_steps = planned_steps(self.sizes, batch_size, epochs, epoch, exponent)
+        self.total_steps = planned_steps(self.sizes, batch_size, epochs, epoch, exponent, min_steps)
         self._epoch, self._plan = None, None
 
     def epoch_plan(self, epoch: int):

@@ -77,11 +77,12 @@ def epoch_examples(sizes: list[int], epoch: str, exponent: float = 0.75) -> int:
 
 
 def planned_steps(sizes: list[int], batch_size: int, epochs: float, epoch: str = "reference_copies",
-                  exponent: float = 0.75) -> int:
-    """Optimiser steps of a run, rounded as the reference does: int(ceil(epoch / batch) * epochs), at least one.
+                  exponent: float = 0.75, min_steps: int = 0) -> int:
+    """Optimiser steps of a run, rounded as the reference does: int(ceil(epoch / batch) * epochs), at least one
+    and at least min_steps (a small task's epochs rise to reach it; 0, the paper: epochs alone decide).
 
     The reference pads its epoch to whole batches and trains int(batches_per_epoch * epochs) steps.
     The one formula for training (TaskBatches) and the cost estimate; defaults are the schema's.
     """
     batches = -(-epoch_examples(sizes, epoch, exponent) // batch_size)
-    return max(1, int(batches * epochs))
+    return max(1, min_steps, int(batches * epochs))

@@ -55,6 +55,7 @@ class RunSpec:
     #   single mode may give {task: alpha} (Single's per-task choice, filled in from results/alpha_choice.json)
     batch_size: int = 128
     epochs: float = 6
+    min_steps: int = 0  # at least this many optimiser steps (single mode: per task); 0, the paper: epochs decide
     warmup_fraction: float = 0.1
     weight_decay: float = 0.01
     adam_epsilon: float = 1e-6
@@ -144,6 +145,8 @@ def spec_from_dict(data: dict, source: str = "run spec") -> RunSpec:
     for key in ("batch_size", "checkpoint_every", "eval_batch_size", "max_seq_length"):
         if getattr(spec, key) < 1:
             raise BamError(f"{source}: key {key!r} must be >= 1")
+    if spec.min_steps < 0:
+        raise BamError(f"{source}: key 'min_steps' must be >= 0")
     alpha = spec.layerwise_lr_decay
     if isinstance(alpha, dict):
         if spec.mode != "single" or set(alpha) != set(spec.tasks):

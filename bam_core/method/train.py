@@ -93,7 +93,7 @@ def train_unit(spec: RunSpec, tasks: list[str], data: dict, device, autocast, st
     if spec.double_unordered:
         parts = [double_unordered(p) if p.task.name in UNORDERED_TASKS else p for p in parts]
     plan = TaskBatches(parts, spec.batch_size, spec.epochs, spec.sampling_exponent, spec.seed, batching=spec.batching,
-                       epoch=spec.epoch)
+                       epoch=spec.epoch, min_steps=spec.min_steps)
     total = plan.total_steps
     torch.manual_seed(spec.seed)  # each unit starts from the seed: single mode = separate single runs
     model = build_model(spec.init, tasks, spec.dropout, spec.regression_head).to(device)

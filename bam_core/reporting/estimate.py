@@ -101,7 +101,8 @@ def job_seconds(spec: dict, calibration: dict, sizes: dict) -> dict | None:
             return None
         train_sizes = [sizes[t]["train"] * (2 if unit["double_unordered"] and t in UNORDERED_TASKS else 1)
                        for t in unit["tasks"]]
-        n = planned_steps(train_sizes, unit["batch_size"], spec["epochs"], spec["epoch"], spec["sampling_exponent"])
+        n = planned_steps(train_sizes, unit["batch_size"], spec["epochs"], spec["epoch"], spec["sampling_exponent"],
+                          spec.get("min_steps", 0))
         steps += n
         work += calibration["build_seconds"] + n * step_seconds
         predicted = SPLITS if spec["predict_train"] else tuple(s for s in SPLITS if s != "train")
