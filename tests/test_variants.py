@@ -14,15 +14,15 @@ from tests.test_config import demo_config, plan_of, with_ensemble
 def test_demo_runs_per_variant():
     plan = plan_of(demo_config())
     assert plan.trained == [v for v in plan.variants if v != "single"]
-    assert len(plan.runs()) == 17 * 3  # 15 reported variants + 2 grid variants, one `all` group each, 3 seeds
+    assert len(plan.runs()) == 16 * 3  # 15 reported variants + 1 grid variant, one `all` group each, 3 seeds
     per_task = demo_config()
     per_task["training"]["single_task_jobs"] = "per_task"
     plan = plan_of(per_task)
     assert plan.groups("single-single") == ["CoLA", "SST-2", "MRPC", "STS-B", "QQP", "MNLI", "QNLI", "RTE"]
     assert plan.groups("rte-mnli") == ["all"]
-    # 7 single-task variants (2 grid, single, single-single, single-multi-single, 2 fine-tuned) x 8 tasks
+    # 6 single-task variants (1 grid, single, single-single, single-multi-single, 2 fine-tuned) x 8 tasks
     # + 10 multi-task variants, x 3 seeds
-    assert len(plan.runs()) == (7 * 8 + 10) * 3
+    assert len(plan.runs()) == (6 * 8 + 10) * 3
 
 
 def test_training_priority_is_the_longest_chain_of_students_then_the_length():
@@ -34,9 +34,9 @@ def test_training_priority_is_the_longest_chain_of_students_then_the_length():
         "single": 3, "single.alpha0.9": 3, "single-multi": 2, "single-multi-single": 1,
         "single-multi-single-multi": 0, "multi": 1, "ablation-lambda-0": 0}
     # then by length, examples x (20 / batch + 1): Single 8 tasks x 3 epochs x (20/16 + 1) = 54 (min_steps not
-    # counted), Multi 32 x (20/64 + 1) = 42, its fine-tuning 8 x 3 epochs x 2.25 = 54, RTE+MNLI 8 x 1.3125 = 10.5
-    assert {v: scheduling_priority(plan, v) for v in ("single.alpha1", "multi", "multi-ft", "rte-mnli")} == {
-        "single.alpha1": 354, "multi": 142, "multi-ft": 54, "rte-mnli": 10}
+    # counted), Multi 32 x (20/64 + 1) = 42, its fine-tuning 8 x 1 epoch x 2.25 = 18, RTE+MNLI 8 x 1.3125 = 10.5
+    assert {v: scheduling_priority(plan, v) for v in ("single.alpha0.9", "multi", "multi-ft", "rte-mnli")} == {
+        "single.alpha0.9": 354, "multi": 142, "multi-ft": 18, "rte-mnli": 10}
 
 
 def test_spec_settings_of_a_distilled_and_a_finetuned_run():
@@ -105,20 +105,19 @@ def test_ensemble_teacher_seeds_name_its_file():
 
 def test_only_runs_that_teach_predict_train():
     plan = plan_of(with_ensemble(demo_config()))
-    # teachers in the demo: Single (first seed; all seeds for the ensemble) through both grid variants,
+    # teachers in the demo: Single (first seed; all seeds for the ensemble) through its grid variant,
     # Multi, Single->Multi and Single->Multi->Single at the first seed
     teaching = {(v, s) for v, s, _ in plan.runs(plan.trained) if plan.predict_train(v, s)}
-    assert teaching == {("single.alpha1", 0), ("single.alpha1", 1), ("single.alpha1", 2),
-                        ("single.alpha0.9", 0), ("single.alpha0.9", 1), ("single.alpha0.9", 2),
+    assert teaching == {("single.alpha0.9", 0), ("single.alpha0.9", 1), ("single.alpha0.9", 2),
                         ("multi", 0), ("single-multi", 0), ("single-multi-single", 0)}
     spec = plan.spec_settings("multi", 1, "all", "e", "t")
     assert (spec["predict_train"], spec["predict_swapped"]) == (False, False)
     assert plan.spec_settings("multi", 0, "all", "e", "t")["predict_train"] is True
-    # (run, task) passes over train. Before: every trained run, i.e. 2 grid + 4 other single-task variants
+    # (run, task) passes over train. Before: every trained run, i.e. 1 grid + 4 other single-task variants
     # x 8 tasks, 9 multi-task variants x 8 tasks, RTE+MNLI 2 and RTE+QQP+CoLA+SST-2 4, x 3 seeds:
-    # (6 * 8 + 9 * 8 + 2 + 4) * 3 = 378. After: 2 grid x 8 tasks x 3 seeds + 3 teachers x 8 tasks = 72.
-    assert plan.train_split_predictions(only_teachers=False) == 378
-    assert plan.train_split_predictions() == 72
+    # (5 * 8 + 9 * 8 + 2 + 4) * 3 = 354. After: 1 grid x 8 tasks x 3 seeds + 3 teachers x 8 tasks = 48.
+    assert plan.train_split_predictions(only_teachers=False) == 354
+    assert plan.train_split_predictions() == 48
 
 
 def test_teachers_predict_swapped_pairs_only_for_doubling_students():
@@ -128,7 +127,7 @@ def test_teachers_predict_swapped_pairs_only_for_doubling_students():
     config["variants"]["multi-multi"]["settings"] = {"double_unordered": True}
     plan = plan_of(config)
     assert plan.predict_swapped("multi", 0) and not plan.predict_swapped("multi", 1)  # seed 1 does not teach
-    assert not plan.predict_swapped("single.alpha1", 0)  # no student of Single doubles
+    assert not plan.predict_swapped("single.alpha0.9", 0)  # no student of Single doubles
 
 
 def test_fill_alpha_per_task():
