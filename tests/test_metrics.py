@@ -13,6 +13,12 @@ def test_mcc_is_zero_for_a_constant_prediction():
     assert task_score(get_task("CoLA"), [1, 1, 1], [1, 0, 1]) == 0.0
 
 
+def test_average_ranks_share_ties():
+    from bam_core.method.metrics import average_ranks
+
+    assert average_ranks([3.0, 1.0, 3.0, 2.0, 3.0]).tolist() == [4.0, 1.0, 4.0, 2.0, 4.0]  # 3s take ranks 3, 4, 5
+
+
 def test_spearman_stsb():
     # ranks (1, 3, 2, 4) vs (1, 2, 3, 4): sum d^2 = 2, rho = 1 - 6*2 / (4*15) = 0.8
     assert task_score(get_task("STS-B"), [0.1, 0.4, 0.3, 0.9], [1.0, 2.0, 3.0, 4.0]) == pytest.approx(80.0)

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -34,6 +33,14 @@ def schema(task: Task) -> pa.Schema:
 
 def _row(i: int) -> str:
     return f"row {i}"
+
+
+def number_or_nan(text) -> float:
+    """A score written as text, NaN when it is not a number (so the range check names the row)."""
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def float32_precision(scores: np.ndarray) -> np.ndarray:
@@ -62,7 +69,7 @@ def encode_labels(task: Task, values, where: str, row_name: Callable[[int], str]
     if task.is_regression:
         if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
             raw = values.to_numpy(zero_copy_only=False)
-            numbers = pd.to_numeric(pd.Series(raw), errors="coerce").to_numpy(np.float64)
+            numbers = np.array([number_or_nan(x) for x in raw], dtype=np.float64)
         else:
             numbers = values.to_numpy(zero_copy_only=False).astype(np.float64)
         bad = ~((numbers >= REGRESSION_RANGE[0]) & (numbers <= REGRESSION_RANGE[1]))  # also catches nan
