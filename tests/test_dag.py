@@ -95,13 +95,13 @@ def test_demo_trains_each_variant_in_one_job_and_its_chains_first(tmp_path):
     variants with students ask to start first; `per_seed` plans a job per seed."""
     root = make_workspace(tmp_path)
     jobs = planned_jobs(root)
-    assert jobs["train"] == 16  # 15 trained variants + Single's two grid variants - Single itself (selected)
+    assert jobs["train"] == 15  # 15 trained variants + Single's one grid variant - Single itself (selected)
     shown = snakemake(root, "-n", "-p", "results/runs/single-multi/2/all/metrics.json").stdout
     blocks = re.split(r"\n(?=(?:local)?rule \w+:)", shown)  # one per job, its shell command included
     (job,) = [b for b in blocks if b.startswith("rule train:") and "wildcards: variant=single-multi," in b]
     assert "log: results/logs/train/single-multi/seeds/all.log" in job
     assert job.count('"name": "single-multi seed ') == 3  # the specs of seeds 0, 1, 2
-    assert "priority: 263" in job  # 2 students deep (Single->Multi->Single->Multi) x 100 + length 63
+    assert "priority: 242" in job  # 2 students deep (Single->Multi->Single->Multi) x 100 + length 42
     assert "priority: 1000" in shown  # the teacher logits it needs
     per_seed = planned_jobs(make_workspace(tmp_path / "per_seed", {"training": {"seed_jobs": "per_seed"}}))
-    assert per_seed["train"] == 16 * 3
+    assert per_seed["train"] == 15 * 3

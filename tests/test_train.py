@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 import torch
 from tiny_data import tiny_spec
@@ -60,6 +61,12 @@ def test_outputs_of_a_run(reference):
     assert any(list(mrpc[(False, i)]) != list(mrpc[(True, i)]) for i in range(160))  # each order predicted
     history = pd.read_parquet(out / "history.parquet")
     assert list(history.columns) == ["task", "step", "lambda", "loss", "lr"] and len(history) == 144
+    # the schemas pandas wrote before `bam train` dropped it: large strings, a test label is null (not NaN)
+    assert [str(f.type) for f in pq.read_schema(out / "predictions.parquet")] == [
+        "large_string", "large_string", "int64", "double", "double"]
+    assert pq.read_table(out / "predictions.parquet").column("label").null_count == 4 * 40
+    assert [str(f.type) for f in pq.read_schema(out / "history.parquet")] == [
+        "large_string", "int64", "double", "double", "double"]
     assert not Path(spec["resume_dir"]).exists()  # deleted after success
 
 

@@ -46,7 +46,7 @@ from bam_core.method.spec import RunSpec, fill_alpha, read_json_file, spec_from_
 from bam_core.method.teachers import attach_teacher, logits_metadata, logits_table, swapped_pairs
 
 # history.parquet: one row per logged step (pyarrow, not pandas: 0.5 s less start-up for every training job)
-HISTORY = (("task", pa.string()), ("step", pa.int64()), ("lambda", pa.float64()), ("loss", pa.float64()),
+HISTORY = (("task", pa.large_string()), ("step", pa.int64()), ("lambda", pa.float64()), ("loss", pa.float64()),
            ("lr", pa.float64()))
 
 log = logging.getLogger("bam.train")
@@ -183,9 +183,10 @@ def split_predictions(task, split: str, d, out: np.ndarray, predictions: list, s
     scale = task.label_scale if task.is_regression else 1.0
     pred = out[:, 0] * scale if task.is_regression else out.argmax(-1).astype(np.float64)
     label = d.labels * scale if split == "dev" else np.full(len(d), np.nan)
-    predictions.append(pa.table({"task": pa.array([task.name] * len(d), pa.string()),
-                                 "split": pa.array([split] * len(d), pa.string()), "idx": pa.array(d.idx, pa.int64()),
-                                 "prediction": pa.array(pred, pa.float64()), "label": pa.array(label, pa.float64())}))
+    predictions.append(pa.table({"task": pa.array([task.name] * len(d), pa.large_string()),
+                                 "split": pa.array([split] * len(d), pa.large_string()), "idx": pa.array(d.idx, pa.int64()),
+                                 "prediction": pa.array(pred, pa.float64()),
+                                 "label": pa.array(label, pa.float64(), from_pandas=True)}))  # NaN: null
     if split == "dev" and len(d):
         scores[task.name] = {"metric": task.metric, "score": task_score(task, pred, label), "n_dev": len(d)}
 
