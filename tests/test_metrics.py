@@ -1,7 +1,7 @@
 import pytest
 
 from bam_core.data.tasks import get_task
-from bam_core.method.metrics import task_score
+from bam_core.method.metrics import average_ranks, task_score
 
 
 def test_mcc_cola():
@@ -14,8 +14,6 @@ def test_mcc_is_zero_for_a_constant_prediction():
 
 
 def test_average_ranks_share_ties():
-    from bam_core.method.metrics import average_ranks
-
     assert average_ranks([3.0, 1.0, 3.0, 2.0, 3.0]).tolist() == [4.0, 1.0, 4.0, 2.0, 4.0]  # 3s take ranks 3, 4, 5
 
 

@@ -1,6 +1,7 @@
 """The run table the workflow expands from the variants: known counts, settings and wiring."""
 
 import pytest
+import yaml
 
 from bam_core.errors import BamError
 from bam_core.experiment.alpha_choice import choose
@@ -8,7 +9,7 @@ from bam_core.experiment.schedule import scheduling_priority, students_below
 from bam_core.experiment.scores import collect
 from bam_core.io import write_json
 from bam_core.method.spec import fill_alpha
-from tests.test_config import demo_config, plan_of, with_ensemble
+from tests.test_config import REPO, demo_config, plan_of, with_ensemble
 
 
 def test_demo_runs_per_variant():
@@ -57,10 +58,6 @@ def test_spec_settings_of_a_distilled_and_a_finetuned_run():
 def test_min_steps_reaches_single_task_runs_and_is_absent_where_unset():
     """training.single.min_steps reaches Single and the fine-tuning after multi-task training (the single mode's
     settings); unset (the paper's configs) it is not in a spec at all, so adding the key reran nothing."""
-    import yaml
-
-    from tests.test_config import REPO
-
     plan = plan_of(demo_config())
     demo = {v: plan.spec_settings(v, 0, "all", "enc", "tok").get("min_steps")
             for v in ("single.alpha0.9", "single-single", "multi-ft", "multi", "single-multi")}
