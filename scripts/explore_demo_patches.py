@@ -225,3 +225,67 @@ def install_qnli_what():
 
 PATCHES["qwhat"] = install_qnli_what
 PATCHES["qecho"] = lambda: None  # echo questions ("the dog chases what ?"): the suite's own since session 12
+
+
+HEDGES = ["maybe", "perhaps", "probably", "possibly", "likely", "reportedly", "apparently", "allegedly",
+          "supposedly", "seemingly", "presumably", "arguably"]
+
+
+def nli_hedge(g, entailed_p=1 / 3):
+    """nli() with half of the neutral hypotheses made by hedging an entailed one ("the dog maybe chases the
+    cat"): a word-level cue, one of twelve words, common in MNLI-like's ~2k examples and rare in RTE-like's
+    300, so RTE-like's single-task teacher misses it where a multi-task model learns it from MNLI-like."""
+    clauses = [g.clause() for _ in range(1 if g.rng.random() < 0.5 else 2)]
+    clauses[-1]["place"] = None if len(clauses) == 2 else clauses[-1]["place"]
+    premise = S.sentence([w for i, c in enumerate(clauses) for w in ([] if i == 0 else ["and"]) + g.words(c)])
+    h = dict(clauses[int(g.rng.integers(len(clauses)))])
+    h.update(adj=[None, None], place=None)
+    label = 0 if g.rng.random() < entailed_p else int(g.rng.integers(1, 3))
+    hedge = None
+    if label == 1 and g.rng.random() < HEDGE_P:
+        hedge = g.pick(HEDGES)
+    elif label == 1:
+        seen = set(premise.split())
+        h = next(n for n in (g.replace_content(h, 1) for _ in range(50)) if not seen >= set(g.words(n)))
+    elif label == 2:
+        h["neg"] = g.pick(S.NEGATIONS)
+    words = g.words(h)
+    if hedge:
+        i = next(i for i, x in enumerate(words) if x in VERB_FORMS)
+        words = words[:i] + [hedge] + words[i:]
+    return premise, S.sentence(words), label
+
+
+HEDGE_P = 0.5
+
+
+def install_hedge(p=0.5):
+    global HEDGE_P
+    HEDGE_P = p
+    S.nli = nli_hedge
+
+
+PATCHES["hedge"] = install_hedge
+PATCHES["hedge25"] = lambda: install_hedge(0.25)
+
+
+def train_size(task_name, n):
+    """One task's training set at n rows."""
+    sizes = S.split_sizes
+
+    def patched(task, scale):
+        out = sizes(task, scale)
+        return {**out, "train": n} if task == task_name else out
+
+    S.split_sizes = patched
+
+
+PATCHES.update({f"sst{n}": (lambda n=n: train_size("SST-2", n)) for n in (600, 800, 1000)})
+
+
+def polarity(n):
+    S.POSITIVE[:] = S.POSITIVE[:n]
+    S.NEGATIVE[:] = S.NEGATIVE[:n]
+
+
+PATCHES["polarity4"] = lambda: polarity(4)
