@@ -88,21 +88,33 @@ PATCHES.update({f"cola{n}": (lambda n=n: train_size("CoLA", n)) for n in (600, 9
 PATCHES.update({f"sst{n}": (lambda n=n: train_size("SST-2", n)) for n in (600, 800, 1000)})
 
 
-def nli_roles(g, entailed_p=1 / 3):
-    """nli() with half of the neutral hypotheses made by swapping subject and object ("the cat chases the
-    dog" from "the dog chases the cat"): the same words as an entailed one, so NLI needs word order, as
-    real MNLI does (who did what to whom); RTE-like shares the rule."""
+def nli_draw(g, entailed_p):
+    """nli()'s premise, entailed hypothesis clause and label, drawn as nli() draws them (the patches below
+    change only how a neutral or contradicting hypothesis is made from the clause)."""
     clauses = [g.clause() for _ in range(1 if g.rng.random() < 0.5 else 2)]
     clauses[-1]["place"] = None if len(clauses) == 2 else clauses[-1]["place"]
     premise = S.sentence([w for i, c in enumerate(clauses) for w in ([] if i == 0 else ["and"]) + g.words(c)])
     h = dict(clauses[int(g.rng.integers(len(clauses)))])
     h.update(adj=[None, None], place=None)
     label = 0 if g.rng.random() < entailed_p else int(g.rng.integers(1, 3))
+    return premise, h, label
+
+
+def new_content(g, premise, h):
+    """nli()'s neutral hypothesis: the clause with one concept the premise does not mention."""
+    seen = set(premise.split())
+    return next(n for n in (g.replace_content(h, 1) for _ in range(50)) if not seen >= set(g.words(n)))
+
+
+def nli_roles(g, entailed_p=1 / 3):
+    """nli() with half of the neutral hypotheses made by swapping subject and object ("the cat chases the
+    dog" from "the dog chases the cat"): the same words as an entailed one, so NLI needs word order, as
+    real MNLI does (who did what to whom); RTE-like shares the rule."""
+    premise, h, label = nli_draw(g, entailed_p)
     if label == 1 and g.rng.random() < 0.5:
         h.update(noun=h["noun"][::-1], det=h["det"][::-1])
     elif label == 1:
-        seen = set(premise.split())
-        h = next(n for n in (g.replace_content(h, 1) for _ in range(50)) if not seen >= set(g.words(n)))
+        h = new_content(g, premise, h)
     elif label == 2:
         h["neg"] = g.pick(S.NEGATIONS)
     return premise, S.sentence(g.words(h)), label
@@ -239,18 +251,12 @@ def nli_hedge(g, entailed_p=1 / 3):
     cat"): a word-level cue, one of twelve words, common in MNLI-like's ~2k examples and rare in RTE-like's
     300, meant for RTE-like's single-task teacher to miss where a multi-task model learns it from MNLI-like.
     It did not miss it (scripts/explore_demo.log.md, session 15)."""
-    clauses = [g.clause() for _ in range(1 if g.rng.random() < 0.5 else 2)]
-    clauses[-1]["place"] = None if len(clauses) == 2 else clauses[-1]["place"]
-    premise = S.sentence([w for i, c in enumerate(clauses) for w in ([] if i == 0 else ["and"]) + g.words(c)])
-    h = dict(clauses[int(g.rng.integers(len(clauses)))])
-    h.update(adj=[None, None], place=None)
-    label = 0 if g.rng.random() < entailed_p else int(g.rng.integers(1, 3))
+    premise, h, label = nli_draw(g, entailed_p)
     hedge = None
     if label == 1 and g.rng.random() < 0.5:
         hedge = g.pick(HEDGES)
     elif label == 1:
-        seen = set(premise.split())
-        h = next(n for n in (g.replace_content(h, 1) for _ in range(50)) if not seen >= set(g.words(n)))
+        h = new_content(g, premise, h)
     elif label == 2:
         h["neg"] = g.pick(S.NEGATIONS)
     words = g.words(h)
