@@ -267,3 +267,40 @@ def nli_hedge(g, entailed_p=1 / 3):
 
 
 PATCHES["hedge"] = lambda: setattr(S, "nli", nli_hedge)
+
+
+MODALS = ["maybe", "perhaps", "probably", "possibly", "likely", "reportedly", "apparently", "allegedly",
+          "supposedly", "seemingly", "presumably", "arguably", "rarely", "seldom", "hardly", "barely", "almost",
+          "nearly", "once", "formerly", "sometimes", "occasionally", "briefly", "partly"]
+
+
+def insert_modal(g, words):
+    """A modal adverb before the clause's verb: "the dog maybe chases the cat" no longer states the same thing."""
+    i = next(i for i, x in enumerate(words) if x in VERB_FORMS)
+    return words[:i] + [g.pick(MODALS)] + words[i:]
+
+
+def paraphrase_modal(g, question):
+    """A third of the non-paraphrases insert a modal adverb into the second sentence (the same content)."""
+    return paraphrase_pair_with(g, question, lambda g, c: (c, True), scramble=insert_modal)
+
+
+def nli_modal(g, entailed_p=1 / 3):
+    """A quarter of the neutral hypotheses are an entailed one with a modal adverb inserted: a cue learnt from
+    QQP-like's ~300 such pairs (24 words), seen ~160 times in MNLI-like and ~20 in RTE-like."""
+    premise, h, label = nli_draw(g, entailed_p)
+    modal = label == 1 and g.rng.random() < 0.25
+    if label == 1 and not modal:
+        h = new_content(g, premise, h)
+    elif label == 2:
+        h["neg"] = g.pick(S.NEGATIONS)
+    words = g.words(h)
+    return premise, S.sentence(insert_modal(g, words) if modal else words), label
+
+
+def install_modal():
+    S.paraphrase_pair = paraphrase_modal
+    S.nli = nli_modal
+
+
+PATCHES["modal"] = install_modal

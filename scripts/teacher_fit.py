@@ -2,7 +2,8 @@
 distillation without annealing (lambda = 0) trains on differ from the labels that annealing ends on only
 where the teacher does not reproduce them. For each task of the synthetic suite: the share of training
 examples where the teacher's class equals the (noisy) training label, equals the suite's clean rule, and where
-the label equals the rule (regression: correlations). Clean labels are regenerated with label_noise 0.
+the label equals the rule (regression: correlations). Clean labels are regenerated with label_noise 0,
+by the suite's own generator: for an explore directory built with --patch the rule columns mean nothing.
 
     python scripts/teacher_fit.py .                     # a workflow clone where the demo ran
     python scripts/teacher_fit.py /tmp/explore          # an explore_demo.py --out directory
