@@ -14,9 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from bam_core.data.synthetic import BASE_FORMS, DETERMINERS
+from bam_core.data.synthetic import BASE_FORMS, DETERMINERS, NOUNS
 
 KINDS = ["acceptable", "determiner after its noun", "verb-final", "reversed", "agreement"]
+PATCH_KINDS = ["verb-initial", "binding"]  # explore_demo.py --patch vinitial / vibind: "chases the dog a cat ." /
+# "the dog chases the dog ."
+NOUN_FORMS = {form for concept in NOUNS for form in concept}
 LEARNT = 80.0
 
 
@@ -31,6 +34,11 @@ def violation(text: str) -> str:
         return "reversed"
     if w[-1] in BASE_FORMS:
         return "verb-final"
+    if w[0] in BASE_FORMS:  # explore_demo.py --patch vinitial
+        return "verb-initial"
+    nouns = [x for x in w if x in NOUN_FORMS]
+    if nouns[0] == nouns[1]:  # --patch vibind: the subject named again as the object
+        return "binding"
     return "acceptable" if w[0] in DETERMINERS else "determiner after its noun"
 
 
@@ -46,7 +54,7 @@ def dev_kinds(data_dir: Path) -> pd.DataFrame:
 
 def accuracy_by_kind(predictions: Path, kinds: pd.DataFrame) -> pd.Series:
     p = pd.read_parquet(predictions).query("task == 'CoLA' and split == 'dev'").merge(kinds, on="idx")
-    return (p.prediction == p.label).groupby(p.kind).mean().mul(100).reindex(KINDS)
+    return (p.prediction == p.label).groupby(p.kind).mean().mul(100).reindex(KINDS + PATCH_KINDS)
 
 
 def table(root: Path, variants: list[str]) -> pd.DataFrame:
@@ -60,12 +68,12 @@ def table(root: Path, variants: list[str]) -> pd.DataFrame:
             rows.append(accuracy.rename(variant))
     if not rows:
         raise SystemExit(f"no CoLA predictions under {results / 'runs'}")
-    per_run = pd.DataFrame(rows)
+    per_run = pd.DataFrame(rows).dropna(axis=1, how="all")  # a suite has verb-final or verb-initial sentences
     by_variant = per_run.groupby(level=0, sort=False)
     cells = by_variant.median().map("{:.0f}".format) + " (" + by_variant.agg(
         lambda s: f"{(s >= LEARNT).sum()}/{len(s)}") + ")"
     counts = kinds.kind.value_counts()
-    return cells.rename(columns={k: f"{k} ({counts.get(k, 0)})" for k in KINDS})
+    return cells.rename(columns={k: f"{k} ({counts.get(k, 0)})" for k in per_run.columns})
 
 
 if __name__ == "__main__":

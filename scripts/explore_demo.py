@@ -40,6 +40,7 @@ def arguments():
     p.add_argument("--scale", type=float, default=0.5)
     p.add_argument("--floor", type=int, default=synthetic.TRAIN_FLOOR)
     p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--first-seed", type=int, default=0, help="seeds first..first+seeds-1 (the teacher stays seed 0)")
     p.add_argument("--jobs", type=int, default=1, help="training processes side by side (1 torch thread each)")
     p.add_argument("--variants", nargs="+", default=["single", "multi", "single-multi", "lambda0"])
     p.add_argument("--single", default='{"lr": 1e-3, "batch_size": 16, "epochs": 6}')
@@ -157,9 +158,11 @@ def main():
     rows = []
     with ProcessPoolExecutor(a.jobs) as pool:
         distilled = any(VARIANTS[v][1] for v in a.variants)
-        first = ([(a, root, "single", s, None) for s in range(a.seeds)] if "single" in a.variants
-                 else [(a, root, "single", 0, None)] if distilled else [])
-        rest = [(a, root, v, s, teacher) for v in a.variants if v != "single" for s in range(a.seeds)]
+        seeds = range(a.first_seed, a.first_seed + a.seeds)
+        first = [(a, root, "single", s, None) for s in seeds] if "single" in a.variants else []
+        if distilled and 0 not in seeds or distilled and not first:
+            first.insert(0, (a, root, "single", 0, None))  # the teacher
+        rest = [(a, root, v, s, teacher) for v in a.variants if v != "single" for s in seeds]
         # the teacher (Single seed 0) first; undistilled runs need no teacher and fill the other worker
         waves = [first + [j for j in rest if not VARIANTS[j[2]][1]], [j for j in rest if VARIANTS[j[2]][1]]]
         for wave in waves:

@@ -143,6 +143,8 @@ def test_cola_kinds_reads_each_violation_back_from_the_words():
                 "river the near cat a chases dog big the .": "reversed",
                 "the big dog chase a cat near the river .": "agreement"}
     assert {text: cola_kinds.violation(text) for text in examples} == examples
+    assert cola_kinds.violation("chases the big dog a cat near the river .") == "verb-initial"  # --patch vinitial
+    assert cola_kinds.violation("the big dog chases a dog near the river .") == "binding"  # --patch vibind
     cola = rows("CoLA", "dev")
     kinds = [cola_kinds.violation(r["text_a"]) for r in cola]
     assert [int(k == "acceptable") for k in kinds] == [r["label"] for r in cola]
