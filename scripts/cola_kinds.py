@@ -37,7 +37,7 @@ def violation(text: str) -> str:
     if w[0] in BASE_FORMS:  # explore_demo.py --patch vinitial
         return "verb-initial"
     nouns = [x for x in w if x in NOUN_FORMS]
-    if nouns[0] == nouns[1]:  # --patch vibind: the subject named again as the object
+    if len(nouns) > 1 and nouns[0] == nouns[1]:  # --patch vibind: the subject named again as the object
         return "binding"
     return "acceptable" if w[0] in DETERMINERS else "determiner after its noun"
 

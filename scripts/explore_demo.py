@@ -160,14 +160,15 @@ def main():
         distilled = any(VARIANTS[v][1] for v in a.variants)
         seeds = range(a.first_seed, a.first_seed + a.seeds)
         first = [(a, root, "single", s, None) for s in seeds] if "single" in a.variants else []
-        if distilled and 0 not in seeds or distilled and not first:
-            first.insert(0, (a, root, "single", 0, None))  # the teacher
+        if distilled and not (first and 0 in seeds):
+            first.insert(0, (a, root, "single", 0, None))  # the teacher, whose scores are not reported
         rest = [(a, root, v, s, teacher) for v in a.variants if v != "single" for s in seeds]
         # the teacher (Single seed 0) first; undistilled runs need no teacher and fill the other worker
         waves = [first + [j for j in rest if not VARIANTS[j[2]][1]], [j for j in rest if VARIANTS[j[2]][1]]]
         for wave in waves:
             for variant, seed, scores, seconds in pool.map(run, wave):
-                rows.append({"variant": variant, "seed": seed, **scores})
+                if seed in seeds:
+                    rows.append({"variant": variant, "seed": seed, **scores})
                 print(f"{variant:14s} seed {seed} {seconds:5.1f}s " + " ".join(f"{k}={v:5.1f}" for k, v in scores.items()), flush=True)
     df = pd.DataFrame(rows)
     df.to_csv(root / "scores.csv", index=False)
