@@ -308,100 +308,67 @@ def install_modal():
 PATCHES["modal"] = install_modal
 
 
-def cola_verb_initial(g):
-    """cola() with its verb-final violation ("the dog the cat chases .", told only by the last word, which no
-    multi-task model at hidden 64 learnt on most seeds: sessions 10-16) replaced by a verb-initial one
-    ("chases the dog the cat .", told by the first word, as the other two word-order kinds are). The RNG
-    draws are cola()'s."""
-    c = g.clause()
-    w = g.words(c)
-    if g.rng.random() < 0.5:
-        return S.sentence(w), None, 1
-    kind = int(g.rng.integers(4))
-    verb = next(i for i, x in enumerate(w) if x in S.BASE_FORMS)
-    if kind == 0:
-        w[0], w[1] = w[1], w[0]
-    elif kind == 1:
-        w = [w[verb]] + w[:verb] + w[verb + 1 :]
-    elif kind == 2:
-        w = w[::-1]
-    else:
-        w[verb] = S.BASE_FORMS[w[verb]]
-    return S.sentence(w), None, 0
 
-
-PATCHES["vinitial"] = lambda: S.GENERATORS.update(CoLA=cola_verb_initial)
-
-
-def cola_with(kinds):
-    """cola() with its four violation kinds replaced by kinds[k](g, words, verb index) -> words; the RNG draws
-    are cola()'s, plus whatever a kind draws."""
+def cola_with(kinds, draw_kind=None):
+    """cola() with its violations made by kinds[k](g, clause, words, verb index) -> words, k = draw_kind(g) (by
+    default one of len(kinds) alike). The RNG draws are cola()'s, plus whatever a kind draws."""
     def cola(g):
         c = g.clause()
         w = g.words(c)
         if g.rng.random() < 0.5:
             return S.sentence(w), None, 1
-        kind = int(g.rng.integers(4))
+        kind = draw_kind(g) if draw_kind else int(g.rng.integers(len(kinds)))
         verb = next(i for i, x in enumerate(w) if x in S.BASE_FORMS)
-        return S.sentence(kinds[kind](g, w, verb)), None, 0
+        return S.sentence(kinds[kind](g, c, w, verb)), None, 0
     return cola
 
 
-def determiner_after_noun(g, w, verb):
+def determiner_after_noun(g, c, w, verb):
     return [w[1], w[0], *w[2:]]
 
 
-def verb_initial(g, w, verb):
+def verb_initial(g, c, w, verb):
+    """Replaces cola()'s verb-final violation ("the dog the cat chases .", told only by the last word, which the
+    multi-task models at hidden 64 miss on most seeds: sessions 10-16): "chases the dog a cat .", told by the
+    first word, as the other two word-order kinds are."""
     return [w[verb]] + w[:verb] + w[verb + 1 :]
 
 
-def verb_end(g, w, verb):
-    return w[:verb] + w[verb + 1 :] + [w[verb]]
-
-
-def reversed_order(g, w, verb):
+def reversed_order(g, c, w, verb):
     return w[::-1]
 
 
-def agreement(g, w, verb):
+def agreement(g, c, w, verb):
     return [*w[:verb], S.BASE_FORMS[w[verb]], *w[verb + 1 :]]
 
 
-def verb_initial_or_final(g, w, verb):
-    return (verb_initial if g.rng.random() < 0.5 else verb_end)(g, w, verb)
+def verb_initial_or_final(g, c, w, verb):
+    return verb_initial(g, c, w, verb) if g.rng.random() < 0.5 else verb_final(g, w)
 
 
-def adjacent_swap(g, w, verb):
+def adjacent_swap(g, c, w, verb):
     """Two neighbouring words swapped somewhere after the first: "the dog chases cat a"."""
     i = int(g.rng.integers(1, len(w) - 1))
     return [*w[:i], w[i + 1], w[i], *w[i + 2 :]]
 
 
+def binding(g, c, w, verb):
+    """The clause's object the same noun as its subject ("the dog chases the dog": the suite's clauses never name
+    a noun twice). Telling it needs the two nouns matched, which no model of this size learnt (sessions 6-16)."""
+    return g.words({**c, "noun": [c["noun"][0], c["noun"][0]]})
+
+
+KINDS_VI = [determiner_after_noun, verb_initial, reversed_order, agreement]
+
+
+def binding_tenth(g):
+    return 4 if g.rng.random() < 0.1 else int(g.rng.integers(4))
+
+
+PATCHES["vinitial"] = lambda: S.GENERATORS.update(CoLA=cola_with(KINDS_VI))
 PATCHES["vimix"] = lambda: S.GENERATORS.update(
     CoLA=cola_with([determiner_after_noun, verb_initial_or_final, reversed_order, agreement]))
 PATCHES["viswap"] = lambda: S.GENERATORS.update(
     CoLA=cola_with([determiner_after_noun, verb_initial, adjacent_swap, agreement]))
-
-
-def cola_with_binding(kinds, binding_p=None):
-    """cola_with() with a fifth kind, a binding violation: the clause's object the same noun as its subject
-    ("the dog chases the dog": the suite's clauses never name a noun twice). Telling it needs the two nouns
-    matched, which no model of this size learnt across two sentences (sessions 6-15). binding_p: the share of
-    violations that are binding ones; None draws one of five kinds (vibind6 in the log)."""
-    def cola(g):
-        c = g.clause()
-        w = g.words(c)
-        if g.rng.random() < 0.5:
-            return S.sentence(w), None, 1
-        kind = int(g.rng.integers(5)) if binding_p is None else 4 if g.rng.random() < binding_p else int(
-            g.rng.integers(4))
-        if kind == 4:
-            return S.sentence(g.words({**c, "noun": [c["noun"][0], c["noun"][0]]})), None, 0
-        verb = next(i for i, x in enumerate(w) if x in S.BASE_FORMS)
-        return S.sentence(kinds[kind](g, w, verb)), None, 0
-    return cola
-
-
-KINDS_VI = [determiner_after_noun, verb_initial, reversed_order, agreement]
-PATCHES["vibind"] = lambda: S.GENERATORS.update(CoLA=cola_with_binding(KINDS_VI))
-PATCHES["vibind10"] = lambda: S.GENERATORS.update(CoLA=cola_with_binding(KINDS_VI, 0.1))
+PATCHES["vibind"] = lambda: S.GENERATORS.update(CoLA=cola_with([*KINDS_VI, binding]))  # one kind in five
+PATCHES["vibind10"] = lambda: S.GENERATORS.update(CoLA=cola_with([*KINDS_VI, binding], binding_tenth))
