@@ -372,3 +372,12 @@ PATCHES["viswap"] = lambda: S.GENERATORS.update(
     CoLA=cola_with([determiner_after_noun, verb_initial, adjacent_swap, agreement]))
 PATCHES["vibind"] = lambda: S.GENERATORS.update(CoLA=cola_with([*KINDS_VI, binding]))  # one kind in five
 PATCHES["vibind10"] = lambda: S.GENERATORS.update(CoLA=cola_with([*KINDS_VI, binding], binding_tenth))
+
+
+def binding_tenth_of_five(g):
+    """binding_tenth() over five other kinds (agreement listed twice: two violations in five)."""
+    return 5 if g.rng.random() < 0.1 else int(g.rng.integers(5))
+
+
+PATCHES["vibind10a2"] = lambda: S.GENERATORS.update(
+    CoLA=cola_with([*KINDS_VI, agreement, binding], binding_tenth_of_five))
