@@ -361,8 +361,10 @@ def binding(g, c, w, verb):
 KINDS_VI = [determiner_after_noun, verb_initial, reversed_order, agreement]
 
 
-def binding_tenth(g):
-    return 4 if g.rng.random() < 0.1 else int(g.rng.integers(4))
+def binding_tenth(others):
+    """draw_kind for cola_with(): the binding kind (listed last) for a tenth of the violations, else one of the
+    `others` before it alike."""
+    return lambda g: others if g.rng.random() < 0.1 else int(g.rng.integers(others))
 
 
 PATCHES["vinitial"] = lambda: S.GENERATORS.update(CoLA=cola_with(KINDS_VI))
@@ -371,13 +373,6 @@ PATCHES["vimix"] = lambda: S.GENERATORS.update(
 PATCHES["viswap"] = lambda: S.GENERATORS.update(
     CoLA=cola_with([determiner_after_noun, verb_initial, adjacent_swap, agreement]))
 PATCHES["vibind"] = lambda: S.GENERATORS.update(CoLA=cola_with([*KINDS_VI, binding]))  # one kind in five
-PATCHES["vibind10"] = lambda: S.GENERATORS.update(CoLA=cola_with([*KINDS_VI, binding], binding_tenth))
-
-
-def binding_tenth_of_five(g):
-    """binding_tenth() over five other kinds (agreement listed twice: two violations in five)."""
-    return 5 if g.rng.random() < 0.1 else int(g.rng.integers(5))
-
-
+PATCHES["vibind10"] = lambda: S.GENERATORS.update(CoLA=cola_with([*KINDS_VI, binding], binding_tenth(4)))
 PATCHES["vibind10a2"] = lambda: S.GENERATORS.update(
-    CoLA=cola_with([*KINDS_VI, agreement, binding], binding_tenth_of_five))
+    CoLA=cola_with([*KINDS_VI, agreement, binding], binding_tenth(5)))  # agreement two violations in five

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
 from bam_core.data import synthetic
 from bam_core.data.splits import fingerprint, schema
@@ -204,29 +203,3 @@ def test_paraphrases_are_the_same_words_up_to_synonyms_and_order():
         assert labels == [r["label"] for r in rows(name, "dev")]
         assert 0.3 < sum(labels) / len(labels) < 0.7
 
-
-def test_teacher_fit_measures_a_teacher_against_labels_and_rule(tmp_path):
-    """scripts/teacher_fit.py on an explore-style directory whose 'teacher' is known: on MRPC-like its logits are
-    the noisy training labels (agreement 1 with them, and with the rule exactly as often as the labels are);
-    on STS-B-like its output is the clean score (r 1 with the rule)."""
-    spec = importlib.util.spec_from_file_location("teacher_fit", Path(__file__).parents[1] / "scripts" / "teacher_fit.py")
-    teacher_fit = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(teacher_fit)
-    logits = []
-    for name in ("MRPC", "STS-B"):
-        task = get_task(name)
-        noisy = synthetic.generate_split(task, "train", 0, 0.5, 0.3, 1.0)
-        clean = synthetic.generate_split(task, "train", 0, 0.5, 0.0, 1.0)
-        (tmp_path / "data" / name).mkdir(parents=True)
-        pq.write_table(noisy, tmp_path / "data" / name / "train.parquet")
-        y = (noisy if name == "MRPC" else clean).column("label").to_pylist()
-        logits += [{"task": name, "split": "train", "idx": i, "logits": [1.0 - v, float(v)] if name == "MRPC" else [v]}
-                   for i, v in enumerate(y)]
-    (tmp_path / "runs" / "single" / "0").mkdir(parents=True)
-    pq.write_table(pa.Table.from_pylist(logits), tmp_path / "runs" / "single" / "0" / "logits.parquet")
-    fit = teacher_fit.fit(tmp_path, seed=0, scale=0.5, sharing=1.0)
-    mrpc, stsb = fit.loc["MRPC"], fit.loc["STS-B"]
-    assert mrpc["teacher = label"] == 1.0 and mrpc["teacher = rule"] == mrpc["label = rule"]
-    assert 0.65 < mrpc["label = rule"] < 0.75  # noise 0.3 replaced ~30% of the labels
-    assert stsb["teacher = rule"] == pytest.approx(1.0) and stsb["teacher = label"] == pytest.approx(stsb["label = rule"])
-    assert stsb["label = rule"] < 0.99
