@@ -5,9 +5,9 @@ of the same seed share their data order and initialisation) and the Mann-Whitney
     python scripts/annealing_pairs.py /tmp/explore       # an explore_demo.py --out directory (scores.csv)
     python scripts/annealing_pairs.py .                  # a clone where `snakemake` finished (results/scores.parquet)
 
-Why the split: on the demo's suite the multi-task students miss CoLA-like's verb-final violation on most seeds
-while the single-task teacher learns it, so λ = 0, held to the teacher, gains there what annealing gains on the
-other tasks (scripts/explore_demo.log.md, session 16).
+Why the split: on the demo's suite until session 17 the multi-task students missed CoLA-like's verb-final
+violation on most seeds while the single-task teacher learnt it, so λ = 0, held to the teacher, gained there what
+annealing gained on the other tasks (scripts/explore_demo.log.md, session 16).
 """
 
 import sys

@@ -1,4 +1,4 @@
-"""CoLA-like's dev accuracy by kind of sentence, per variant: which of the four violations of the synthetic
+"""CoLA-like's dev accuracy by kind of sentence, per variant: which of the five violations of the synthetic
 suite's cola() (bam_core/data/synthetic.py) each model learnt, and on how many seeds.
 
     python scripts/cola_kinds.py .                      # a clone where `snakemake --cores 2` finished
@@ -16,28 +16,28 @@ import pandas as pd
 
 from bam_core.data.synthetic import BASE_FORMS, DETERMINERS, NOUNS
 
-KINDS = ["acceptable", "determiner after its noun", "verb-final", "reversed", "agreement"]
-PATCH_KINDS = ["verb-initial", "binding"]  # explore_demo.py --patch vinitial / vibind: "chases the dog a cat ." /
-# "the dog chases the dog ."
+KINDS = ["acceptable", "determiner after its noun", "verb-initial", "reversed", "agreement", "binding"]
+PATCH_KINDS = ["verb-final"]  # the suite's before session 17 (explore_demo.py --patch verbfinal): "the dog a cat chases ."
 NOUN_FORMS = {form for concept in NOUNS for form in concept}
 LEARNT = 80.0
 
 
 def violation(text: str) -> str:
     """The kind of a CoLA-like sentence. Acceptable clauses start with a determiner and end with a noun or a
-    place; cola() swaps the first two words, moves the verb to the end, reverses the words, or puts the verb
-    in its base form ("the dog chase the cat")."""
+    place; cola() swaps the first two words, moves the verb to the front, reverses the words, puts the verb
+    in its base form ("the dog chase the cat") or names the subject again as the object ("the dog chases the
+    dog")."""
     w = text.split()[:-1]  # the final "."
     if set(w) & set(BASE_FORMS.values()):
         return "agreement"
     if w[-1] in DETERMINERS:
         return "reversed"
-    if w[-1] in BASE_FORMS:
+    if w[-1] in BASE_FORMS:  # --patch verbfinal
         return "verb-final"
-    if w[0] in BASE_FORMS:  # explore_demo.py --patch vinitial
+    if w[0] in BASE_FORMS:
         return "verb-initial"
     nouns = [x for x in w if x in NOUN_FORMS]
-    if len(nouns) > 1 and nouns[0] == nouns[1]:  # --patch vibind: the subject named again as the object
+    if len(nouns) > 1 and nouns[0] == nouns[1]:
         return "binding"
     return "acceptable" if w[0] in DETERMINERS else "determiner after its noun"
 

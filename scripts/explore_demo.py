@@ -6,6 +6,13 @@ scripts/explore_demo.log.md (the Markdown block this prints at the end).
     PYTHONPATH=$PWD nice -n 5 python scripts/explore_demo.py --out /tmp/explore --jobs 2 --seeds 3 \
         --single '{"lr": 1e-3, "batch_size": 16, "epochs": 6}' --multi '{"lr": 5e-4, "batch_size": 32, "epochs": 6}'
 
+The demo's config.yaml as flags (session 17; seeds 0-2 of these runs give the demo's scores on one machine):
+
+    PYTHONPATH=$PWD python scripts/explore_demo.py --out /tmp/explore --jobs 2 --seeds 3 --hidden 64 \
+        --init-range 0.05 --pretrain-steps 600 --noise 0.1 --single '{"lr": 3e-3, "batch_size": 16, "epochs": 3,
+        "min_steps": 150, "warmup_fraction": 0.3, "adam_bias_correction": true, "dropout": 0.0}' --multi '{"lr":
+        2e-3, "batch_size": 64, "epochs": 4, "adam_bias_correction": true, "dropout": 0.0}'
+
 The teacher is Single at the first seed, as in the workflow's default (teacher_seed: first). Single uses
 alpha 0.9 on every task here (the workflow picks it per task from {1.0, 0.9}).
 """

@@ -1,5 +1,6 @@
 """Generator variants tried by `explore_demo.py --patch NAME` (monkeypatched into bam_core.data.synthetic),
-kept so that the log's configurations can be rerun. polarity8 is the suite's own since the f1 commit."""
+kept so that the log's configurations can be rerun. polarity8 is the suite's own since the f1 commit, vibind10a2
+since session 17; a configuration of the log from before session 17 reruns with --patch verbfinal added."""
 from bam_core.data import synthetic as S
 
 VERB_FORMS = {form for v in S.VERBS for form in v}
@@ -375,4 +376,14 @@ PATCHES["viswap"] = lambda: S.GENERATORS.update(
 PATCHES["vibind"] = lambda: S.GENERATORS.update(CoLA=cola_with([*KINDS_VI, binding]))  # one kind in five
 PATCHES["vibind10"] = lambda: S.GENERATORS.update(CoLA=cola_with([*KINDS_VI, binding], binding_tenth(4)))
 PATCHES["vibind10a2"] = lambda: S.GENERATORS.update(
-    CoLA=cola_with([*KINDS_VI, agreement, binding], binding_tenth(5)))  # agreement two violations in five
+    CoLA=cola_with([*KINDS_VI, agreement, binding], binding_tenth(5)))  # the suite's own since session 17
+
+
+def verb_final_kind(g, c, w, verb):
+    return verb_final(g, w)
+
+
+# The suite's CoLA-like before session 17 (determiner after its noun, verb-final, reversed, agreement, one in four
+# each), to rerun the log's earlier configurations: --patch agreement verbfinal.
+PATCHES["verbfinal"] = lambda: S.GENERATORS.update(
+    CoLA=cola_with([determiner_after_noun, verb_final_kind, reversed_order, agreement]))

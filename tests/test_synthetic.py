@@ -98,11 +98,11 @@ def test_dev_labels_are_clean():
     for r in cola:
         if r["label"] == 1:
             assert r["text_a"].split()[0] in synthetic.DETERMINERS
-    # agreement violations: a base-form verb appears in unacceptable sentences only, a quarter of them
+    # agreement violations: a base-form verb appears in unacceptable sentences only, 0.9 x 2/5 of them
     base = set(synthetic.BASE_FORMS.values())
     agreement = [r["label"] for r in cola if base & set(r["text_a"].split())]
     unacceptable = sum(r["label"] == 0 for r in cola)
-    assert set(agreement) == {0} and 0.18 < len(agreement) / unacceptable < 0.32
+    assert set(agreement) == {0} and 0.30 < len(agreement) / unacceptable < 0.42
     stsb = [r["label"] for r in rows("STS-B", "dev")]
     assert all(0 <= y <= 5 and abs(y * 5 - round(y * 5)) < 1e-9 for y in stsb)  # multiples of 0.2
     assert min(stsb) == 0.0 and max(stsb) == 5.0
@@ -112,42 +112,50 @@ def test_dev_labels_are_clean():
             assert [canonical.get(w, w) for w in r["text_b"].split()] == r["text_a"].split()
 
 
-def test_only_cola_verb_final_violations_end_in_a_verb():
-    """A sentence-final verb marks CoLA-like's verb-final violation and nothing else in the suite: when QNLI-like
-    asked "what does the dog chases ?", the multi-task models learnt that such sentences are normal."""
+def test_only_cola_verb_initial_violations_start_with_a_verb():
+    """A sentence-initial verb marks CoLA-like's verb-initial violation and nothing else in the suite (when
+    QNLI-like asked "what does the dog chases ?", the multi-task models learnt that a sentence-final verb, then
+    CoLA-like's violation, is normal); and no sentence of the suite ends in a verb."""
     verbs = {form for concept in synthetic.VERBS for form in concept} | set(synthetic.BASE_FORMS.values())
+
+    def starts_with_verb(text):
+        return text.split()[0] in verbs
 
     def ends_in_verb(text):
         return text.split()[-2] in verbs  # the word before "." or "?"
 
-    for task in (t for t in synthetic.SUITE if t != "CoLA"):
+    for task in synthetic.SUITE:
         for which in ("train", "dev"):
             texts = [t for r in rows(task, which) for t in (r["text_a"], r.get("text_b")) if t]
             assert not any(map(ends_in_verb, texts)), task
+            assert task == "CoLA" or not any(map(starts_with_verb, texts)), task
     cola = rows("CoLA", "dev")
-    verb_final = [r["label"] for r in cola if ends_in_verb(r["text_a"])]
+    verb_initial = [r["label"] for r in cola if starts_with_verb(r["text_a"])]
     unacceptable = sum(r["label"] == 0 for r in cola)
-    assert set(verb_final) == {0} and 0.2 < len(verb_final) / unacceptable < 0.3  # one violation kind in four
+    assert set(verb_initial) == {0} and 0.12 < len(verb_initial) / unacceptable < 0.24  # 0.9 x one kind in five
 
 
 def test_cola_kinds_reads_each_violation_back_from_the_words():
     """scripts/cola_kinds.py's inverse of cola(): hand-made examples of each kind, then the generated dev split,
-    whose labels it must match, with every violation drawn about equally often."""
+    whose labels it must match, with each violation drawn as often as cola() draws it."""
     spec = importlib.util.spec_from_file_location("cola_kinds", Path(__file__).parents[1] / "scripts" / "cola_kinds.py")
     cola_kinds = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(cola_kinds)
     examples = {"the big dog chases a cat near the river .": "acceptable",
                 "big the dog chases a cat near the river .": "determiner after its noun",
-                "the big dog a cat near the river chases .": "verb-final",
+                "chases the big dog a cat near the river .": "verb-initial",
                 "river the near cat a chases dog big the .": "reversed",
-                "the big dog chase a cat near the river .": "agreement"}
+                "the big dog chase a cat near the river .": "agreement",
+                "the big dog chases a dog near the river .": "binding"}
     assert {text: cola_kinds.violation(text) for text in examples} == examples
-    assert cola_kinds.violation("chases the big dog a cat near the river .") == "verb-initial"  # --patch vinitial
-    assert cola_kinds.violation("the big dog chases a dog near the river .") == "binding"  # --patch vibind
+    assert cola_kinds.violation("the big dog a cat near the river chases .") == "verb-final"  # --patch verbfinal
     cola = rows("CoLA", "dev")
     kinds = [cola_kinds.violation(r["text_a"]) for r in cola]
     assert [int(k == "acceptable") for k in kinds] == [r["label"] for r in cola]
-    assert all(0.2 < kinds.count(k) / (len(kinds) - kinds.count("acceptable")) < 0.3 for k in cola_kinds.KINDS[1:])
+    share = {k: kinds.count(k) / (len(kinds) - kinds.count("acceptable")) for k in cola_kinds.KINDS[1:]}
+    expected = {"determiner after its noun": 0.18, "verb-initial": 0.18, "reversed": 0.18, "agreement": 0.36,
+                "binding": 0.1}  # binding one in ten, the others 0.9 x 1/5 (agreement twice)
+    assert all(abs(share[k] - expected[k]) < 0.06 for k in expected), share
 
 
 def test_label_noise_replaces_that_fraction_of_training_labels():
