@@ -6,7 +6,8 @@ scripts/explore_demo.log.md (the Markdown block this prints at the end).
     PYTHONPATH=$PWD nice -n 5 python scripts/explore_demo.py --out /tmp/explore --jobs 2 --seeds 3 \
         --single '{"lr": 1e-3, "batch_size": 16, "epochs": 6}' --multi '{"lr": 5e-4, "batch_size": 32, "epochs": 6}'
 
-The demo's config.yaml as flags (session 17; seeds 0-2 of these runs give the demo's scores on one machine):
+The demo's config.yaml as flags (session 17; Single's and Multi's scores are the demo's, the distilled
+students' within ~0.3 of its Avg):
 
     PYTHONPATH=$PWD python scripts/explore_demo.py --out /tmp/explore --jobs 2 --seeds 3 --hidden 64 \
         --init-range 0.05 --pretrain-steps 600 --noise 0.1 --single '{"lr": 3e-3, "batch_size": 16, "epochs": 3,
