@@ -17,7 +17,7 @@ import pandas as pd
 from bam_core.data.synthetic import BASE_FORMS, DETERMINERS, NOUNS
 
 KINDS = ["acceptable", "determiner after its noun", "verb-initial", "reversed", "agreement", "binding"]
-PATCH_KINDS = ["verb-final"]  # the suite's before session 17 (explore_demo.py --patch verbfinal): "the dog a cat chases ."
+PATCH_KINDS = ["verb-final"]  # "the dog a cat chases .": the suite's until session 17 (--patch verbfinal)
 NOUN_FORMS = {form for concept in NOUNS for form in concept}
 LEARNT = 80.0
 
