@@ -61,7 +61,7 @@ def test_min_steps_reaches_single_task_runs_and_is_absent_where_unset():
     plan = plan_of(demo_config())
     demo = {v: plan.spec_settings(v, 0, "all", "enc", "tok").get("min_steps")
             for v in ("single.alpha0.9", "single-single", "multi-ft", "multi", "single-multi")}
-    assert demo == {"single.alpha0.9": 150, "single-single": 150, "multi-ft": 0, "multi": None, "single-multi": None}
+    assert demo == {"single.alpha0.9": 120, "single-single": 120, "multi-ft": 0, "multi": None, "single-multi": None}
     paper = plan_of(yaml.safe_load((REPO / "workflow" / "configs" / "paper.yaml").read_text()))
     assert not any("min_steps" in paper.spec_settings(v, 0, "all", "enc", "tok") for v in paper.trained)
 
