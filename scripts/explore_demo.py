@@ -11,7 +11,7 @@ students' within ~0.3 of its Avg):
 
     PYTHONPATH=$PWD python scripts/explore_demo.py --out /tmp/explore --jobs 2 --seeds 3 --hidden 64 \
         --init-range 0.05 --pretrain-steps 600 --noise 0.1 --single '{"lr": 3e-3, "batch_size": 16, "epochs": 3,
-        "min_steps": 150, "warmup_fraction": 0.3, "adam_bias_correction": true, "dropout": 0.0}' --multi '{"lr":
+        "min_steps": 120, "warmup_fraction": 0.3, "adam_bias_correction": true, "dropout": 0.0}' --multi '{"lr":
         2e-3, "batch_size": 64, "epochs": 4, "adam_bias_correction": true, "dropout": 0.0}'
 
 The teacher is Single at the first seed, as in the workflow's default (teacher_seed: first). Single uses
