@@ -329,9 +329,9 @@ def determiner_after_noun(g, c, w, verb):
 
 
 def verb_initial(g, c, w, verb):
-    """Replaces cola()'s verb-final violation ("the dog the cat chases .", told only by the last word, which the
-    multi-task models at hidden 64 miss on most seeds: sessions 10-16): "chases the dog a cat .", told by the
-    first word, as the other two word-order kinds are."""
+    """What replaced the suite's verb-final violation ("the dog the cat chases .", told only by the last word, which
+    the multi-task models at hidden 64 missed on most seeds: sessions 10-16): "chases the dog a cat .", told by the
+    first word, as the other two word-order kinds are. The suite's own since session 17."""
     return [w[verb]] + w[:verb] + w[verb + 1 :]
 
 
