@@ -10,7 +10,7 @@ import yaml
 
 from bam_core.cli import main as bam
 from bam_core.data import glue_hub, glue_tsv, synthetic
-from bam_core.data.splits import read_split
+from bam_core.data.splits import ABSENT_KEY, read_metadata, read_split
 from bam_core.data.tasks import evaluation_tasks, get_task
 from bam_core.errors import BamError
 from bam_core.experiment.scores import collect
@@ -69,22 +69,32 @@ def test_glue_tsv_mismatched_and_diagnostic(tmp_path):
     assert ax["test"].column("label").null_count == 2
 
 
-def test_missing_mismatched_file_is_named(tmp_path, capsys):
+def test_missing_mismatched_test_file_is_recorded_absent_and_a_missing_dev_file_is_named(tmp_path, capsys):
+    """A partial download: no test file is no failure (the split is written empty, marked bam.absent, and
+    nothing predicts it); no dev file is (the task would have no score), with nothing written."""
     glue = write_glue_fixture(tmp_path / "glue")
     (glue / "MNLI" / "test_mismatched.tsv").unlink()
     assert bam(["prepare", "MNLI-mm", "--source", "glue_tsv", "--glue-dir", str(glue),
+                "--out-dir", str(tmp_path / "out")]) == 0
+    assert read_split(tmp_path / "out", "test").num_rows == 0 and read_split(tmp_path / "out", "dev").num_rows == 3
+    assert read_metadata(tmp_path / "out", "test")[ABSENT_KEY] == "true"
+    assert ABSENT_KEY not in read_metadata(tmp_path / "out", "dev")
+    (glue / "MNLI" / "dev_mismatched.tsv").unlink()
+    capsys.readouterr()
+    assert bam(["prepare", "MNLI-mm", "--source", "glue_tsv", "--glue-dir", str(glue),
                 "--out-dir", str(tmp_path / "out")]) == 1
-    assert capsys.readouterr().err == f"bam prepare: error: GLUE file {glue}/MNLI/test_mismatched.tsv not found\n"
-    assert not (tmp_path / "out" / "dev.parquet").exists()  # all or nothing
+    assert capsys.readouterr().err == f"bam prepare: error: GLUE file {glue}/MNLI/dev_mismatched.tsv not found\n"
+    assert not (tmp_path / "out" / "test.parquet").exists()  # all or nothing
 
 
+@pytest.mark.glue
 @pytest.mark.skipif(not GLUE.is_dir(), reason="../shared/glue not available")
-def test_shared_glue_has_no_mnli_or_diagnostic_folder():
-    with pytest.raises(BamError, match=rf"^GLUE file {GLUE}/MNLI/dev_mismatched.tsv not found: no directory "
-                                       rf"{GLUE}/MNLI \(expected the download_glue_data.py layout\)$"):
-        glue_tsv.load(get_task("MNLI-mm"), GLUE)
-    with pytest.raises(BamError, match=rf"^GLUE file {GLUE}/diagnostic/diagnostic.tsv not found"):
-        glue_tsv.load(get_task("AX"), GLUE)
+def test_shared_glue_evaluation_sets_equal_source_md():
+    """SOURCE.md: MNLI's complete mismatched dev set and no mismatched test file; AX's 1,104 unlabelled rows."""
+    mm = glue_tsv.load(get_task("MNLI-mm"), GLUE)
+    assert sorted(mm) == ["dev"] and mm["dev"].num_rows == 9832
+    ax = glue_tsv.load(get_task("AX"), GLUE)
+    assert ax["test"].num_rows == 1104 and ax["test"].column("label").null_count == 1104
     assert glue_tsv.load(get_task("WNLI"), GLUE)["test"].num_rows == 146
 
 

@@ -13,10 +13,11 @@ from bam_core.errors import BamError
 GLUE = Path(__file__).resolve().parents[2] / "shared" / "glue"
 needs_glue = pytest.mark.skipif(not (GLUE / "CoLA").is_dir(), reason="../shared/glue not available")
 
-# SOURCE.md's table: rows per split (header excluded).
+# SOURCE.md's table: rows per split (header excluded); None: no test file there (MNLI's, QQP's).
 ROWS = {
     "CoLA": (8551, 1043, 1063), "SST-2": (67349, 872, 1821), "MRPC": (3668, 408, 1725),
     "STS-B": (5749, 1500, 1379), "RTE": (2490, 277, 3000), "WNLI": (635, 71, 146),
+    "QNLI": (10293, 5463, 5463), "QQP": (34998, 7600, None), "MNLI": (32299, 9815, None),
 }
 
 
@@ -29,16 +30,9 @@ def load(name, split, glue_dir=GLUE):
 @pytest.mark.parametrize("name", sorted(ROWS))
 def test_row_counts_equal_source_md(name):
     tables = glue_tsv.load(get_task(name), GLUE)
-    assert tuple(tables[s].num_rows for s in ("train", "dev", "test")) == ROWS[name]
-    assert tables["test"].column("label").null_count == ROWS[name][2]
-
-
-@needs_glue
-@pytest.mark.glue
-def test_qnli_dev_and_test_but_no_train():
-    assert load("QNLI", "dev").num_rows == 5463 and load("QNLI", "test").num_rows == 5463
-    with pytest.raises(BamError, match=r"^GLUE file .*QNLI/train\.tsv not found$"):
-        load("QNLI", "train")
+    assert tuple(tables[s].num_rows if s in tables else None for s in ("train", "dev", "test")) == ROWS[name]
+    if ROWS[name][2] is not None:
+        assert tables["test"].column("label").null_count == ROWS[name][2]
 
 
 @needs_glue
@@ -59,6 +53,12 @@ def test_label_distributions_equal_source_md():
     assert counts("WNLI", "train") == {"entailment": 312, "not_entailment": 323}
     assert counts("WNLI", "dev") == {"entailment": 31, "not_entailment": 40}
     assert counts("QNLI", "dev") == {"entailment": 2702, "not_entailment": 2761}
+    assert counts("QNLI", "train") == {"entailment": 5173, "not_entailment": 5120}
+    assert counts("QQP", "train") == {"not_duplicate": 22006, "duplicate": 12992}
+    assert counts("QQP", "dev") == {"not_duplicate": 4871, "duplicate": 2729}
+    assert counts("MNLI", "train") == {"entailment": 10714, "neutral": 10761, "contradiction": 10824}
+    assert counts("MNLI", "dev") == {"entailment": 3479, "neutral": 3123, "contradiction": 3213}
+    assert counts("MNLI-mm", "dev") == {"entailment": 3463, "neutral": 3129, "contradiction": 3240}
     scores = load("STS-B", "train").column("label").to_pylist()
     assert min(scores) == 0.0 and max(scores) == 5.0
 
@@ -157,6 +157,15 @@ def test_bytes_that_are_not_utf8_name_file_and_line(tmp_path):
     with pytest.raises(BamError) as err:
         load("RTE", "dev", tmp_path)
     assert str(err.value) == f"{folder / 'dev.tsv'}, line 3: not UTF-8 (byte 0xe9)"
+
+
+@pytest.mark.parametrize("text", [None, "", "index\ts1\ts2\tlabel\n"])
+def test_a_test_file_missing_or_without_rows_is_left_out(tmp_path, text):
+    """A partial download: train and dev are read, test is left out (bam prepare records it as absent)."""
+    files = {"train.tsv": "index\ts1\ts2\tlabel\n0\tA.\tB.\tentailment\n", "dev.tsv": "index\ts1\ts2\tlabel\n0\tC.\tD.\tnot_entailment\n"}
+    write(tmp_path, "RTE", files | ({} if text is None else {"test.tsv": text}))
+    tables = glue_tsv.load(get_task("RTE"), tmp_path)
+    assert sorted(tables) == ["dev", "train"] and tables["dev"].column("label").to_pylist() == [1]
 
 
 @pytest.mark.parametrize("text", ["", "index\ts1\ts2\tlabel\n"])

@@ -6,9 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from bam_core.cli import main as bam
+from bam_core.data.splits import ABSENT_KEY
 from bam_core.errors import BamError
 from bam_core.io import write_parquet
 from bam_core.reporting import submission
@@ -155,12 +158,32 @@ def test_experiment_without_every_task_writes_what_it_can_and_no_zip(tmp_path):
         ["CoLA.tsv", "SST-2.tsv", "MRPC.tsv", "STS-B.tsv", "RTE.tsv", "WNLI.tsv", "README.txt"])
     assert (out / "WNLI.tsv").read_text() == "index\tprediction\n0\t0\n1\t0\n"
     assert (out / "README.txt").read_text().endswith(
-        "Absent (no test predictions in this experiment), so no submission zip:\n"
-        "  QQP.tsv\n  MNLI-m.tsv\n  MNLI-mm.tsv\n  QNLI.tsv\n  AX.tsv\n")
+        "Absent, so no submission zip:\n  QQP.tsv: not trained in this experiment\n"
+        "  MNLI-m.tsv: not trained in this experiment\n  MNLI-mm.tsv: not trained in this experiment\n"
+        "  QNLI.tsv: not trained in this experiment\n  AX.tsv: not trained in this experiment\n")
     with pytest.raises(BamError, match=r"^.*sub: 5 of 11 files missing \(QQP.tsv, MNLI-m.tsv, MNLI-mm.tsv, QNLI.tsv, "
                                        r"AX.tsv\); the GLUE server wants all of them$"):
         submission.write_zip(out, tmp_path / "submission.zip")
     assert not (tmp_path / "submission.zip").exists()
+
+
+def test_test_files_the_source_lacks_are_named_as_such(tmp_path):
+    """Eight tasks trained on ../shared/glue, which has no MNLI or QQP test file: `bam prepare` wrote those
+    splits empty and marked absent; the other files are written and the README says why the rest are missing."""
+    tasks = {"CoLA": [1], "SST-2": [0], "MRPC": [1], "STS-B": [2.5], "QNLI": [1], "RTE": [0], "AX": [2, 0]}
+    _predictions(tmp_path / "runs", 0, tasks)
+    data = _data(tmp_path / "data", {**{t: len(v) for t, v in tasks.items()}, "WNLI": 2})
+    for task in ("QQP", "MNLI", "MNLI-mm"):
+        table = pa.table({"idx": pa.array([], pa.int64())}).replace_schema_metadata({ABSENT_KEY: "true"})
+        (data / task).mkdir()
+        pq.write_table(table, data / task / "test.parquet")
+    out = tmp_path / "sub"
+    absent = submission.write_submission(_scores({0: 70.0}), tmp_path / "runs", "single-multi", data, out)
+    assert absent == ["QQP", "MNLI", "MNLI-mm"]
+    assert (out / "AX.tsv").read_text() == "index\tprediction\n0\tcontradiction\n1\tentailment\n"
+    assert (out / "README.txt").read_text().endswith(
+        "Absent, so no submission zip:\n  QQP.tsv: no test file in the data source\n"
+        "  MNLI-m.tsv: no test file in the data source\n  MNLI-mm.tsv: no test file in the data source\n")
 
 
 def test_missing_rows_are_refused_naming_file_and_count(tmp_path, capsys):

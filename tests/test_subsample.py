@@ -78,8 +78,30 @@ def test_real_sst2_capped(tmp_path):
     assert train_sizes.task_sizes(tmp_path, ["SST-2"]) == {"SST-2": {"rows": 8000, "of": 67349, "seed": 0}}
 
 
+@pytest.mark.glue
+@pytest.mark.skipif(not (GLUE / "MNLI").is_dir(), reason="../shared/glue absent")
+def test_real_mnli_is_a_subset_capped_again_and_has_no_test_file(tmp_path):
+    """SOURCE.md: MNLI's train.tsv is 32,299 of GLUE's 392,702 pairs, its dev set whole, its test file absent;
+    QQP's dev is 7,600 of 40,430. Table 1's cell and notes say all of it."""
+    for task, cap in (("MNLI", 8000), ("QQP", None)):
+        assert bam(["prepare", task, "--out-dir", str(tmp_path / task), "--source", "glue_tsv", "--glue-dir", str(GLUE),
+                    *(["--max-train-examples", str(cap)] if cap else [])]) == 0
+    sizes = train_sizes.task_sizes(tmp_path, ["MNLI", "QQP"])
+    assert sizes == {"MNLI": {"rows": 8000, "of": 32299, "seed": 0, "official": 392702, "test_absent": True},
+                     "QQP": {"rows": 34998, "official": 363846, "dev": {"rows": 7600, "official": 40430},
+                             "test_absent": True}}
+    assert [train_sizes.size_cell(sizes[t]) for t in ("MNLI", "QQP")] == ["8.0k of 32k (of 393k)", "35k (of 364k)"]
+    assert train_sizes.size_notes(sizes) == [
+        "MNLI trained on a seeded subsample of 8,000 of its 32,299 training examples (data.max_train_examples, seed 0)",
+        "MNLI's training file is a subset of 32,299 of GLUE's 392,702 training examples, before any cap",
+        "QQP's training file is a subset of 34,998 of GLUE's 363,846 training examples, before any cap",
+        "QQP's dev score is on 7,600 of GLUE's 40,430 dev examples (a subset in the data source)",
+        "No test file in the data source for MNLI, QQP: no test predictions for them"]
+
+
 @pytest.mark.parametrize("size, cell", [({"rows": 8000, "of": 67349, "seed": 0}, "8.0k of 67k"),
-                                        ({"rows": 20, "of": 50, "seed": 5}, "20 of 50"), ({"rows": 2490}, "2.5k")])
+                                        ({"rows": 20, "of": 50, "seed": 5}, "20 of 50"), ({"rows": 2490}, "2.5k"),
+                                        ({"rows": 10293, "official": 104743}, "10k (of 105k)")])
 def test_size_cell(size, cell):
     assert train_sizes.size_cell(size) == cell
 

@@ -4,6 +4,10 @@ DIR/{CoLA,SST-2,MRPC,STS-B,QQP,MNLI,QNLI,RTE,WNLI}/{train,dev,test}.tsv (MNLI: d
 test_matched.tsv; MNLI-mm: MNLI/dev_mismatched.tsv, MNLI/test_mismatched.tsv; AX: diagnostic/diagnostic.tsv,
 whose columns are index, sentence1, sentence2). Fields are split on TAB with quoting disabled, as the GLUE baselines read them:
 these files contain unbalanced double quotes that a CSV reader would swallow across lines.
+
+A test file that is missing or has no rows (a partial download; MNLI's and QQP's in ../shared/glue) is
+left out of what `load` returns: `bam prepare` records that split as absent instead of failing, since
+test labels are never used for a score. A missing or empty train or dev file is an error.
 """
 
 from __future__ import annotations
@@ -123,6 +127,19 @@ def folder_name(task_name: str) -> str:
     return FOLDERS.get(task_name, task_name)
 
 
+def test_file_absent(task: Task, glue_dir) -> bool:
+    """True when the task's test TSV is missing or holds no rows (a header alone); its folder must exist."""
+    layout = LAYOUTS[task.name]["test"]
+    path = Path(glue_dir) / folder_name(task.name) / layout.file
+    if not path.parent.is_dir():
+        return False  # load_split names the missing folder
+    if not path.exists():
+        return True
+    lines = path.read_bytes().removeprefix(codecs.BOM_UTF8).splitlines()
+    return len([line for line in lines if line.strip()]) <= int(layout.header)
+
+
 def load(task: Task, glue_dir) -> dict[str, pa.Table]:
-    """The splits of one task the GLUE TSV directory has (task.splits)."""
-    return {split: load_split(task, glue_dir, split) for split in task.splits}
+    """The splits of one task the GLUE TSV directory has (task.splits), less a test file it lacks."""
+    return {split: load_split(task, glue_dir, split) for split in task.splits
+            if not (split == "test" and test_file_absent(task, glue_dir))}

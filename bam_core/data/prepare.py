@@ -10,7 +10,9 @@
 is recorded in train.parquet's metadata (bam.subsample) so that tables report the size actually trained on.
 
 All splits are built in memory first, then written together (see data.write_splits): a failure
-anywhere leaves no split file that looks complete.
+anywhere leaves no split file that looks complete. A test split the source lacks (a GLUE directory without
+MNLI's test files) is written empty with bam.absent in its metadata: nothing predicts it, and the tables
+and the submission's README name it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import logging
 
 import pyarrow as pa
 
-from bam_core.data.splits import clear_splits, make_split, split_metadata, subsample, write_splits
+from bam_core.data.splits import ABSENT_KEY, clear_splits, make_split, split_metadata, subsample, write_splits
 from bam_core.data.tasks import SPLITS, get_task
 from bam_core.errors import BamError
 
@@ -30,16 +32,19 @@ SOURCES = ("synthetic", "glue_tsv", "hub")
 
 def load_task(task_name: str, source: str, glue_dir=None, hub: str = "nyu-mll/glue",
               synthetic_seed: int = 0, synthetic_scale: float = 1.0, synthetic_label_noise: float = 0.1,
-              synthetic_sharing: float = 1.0) -> dict[str, pa.Table]:
-    """train/dev/test tables of one task from `source`, labels in the canonical order of bam_core.data.tasks.
+              synthetic_sharing: float = 1.0) -> tuple[dict[str, pa.Table], list[str]]:
+    """(train/dev/test tables of one task from `source`, labels in the canonical order of bam_core.data.tasks;
+    the splits the task has but the source lacks).
 
-    A split the task does not have (MNLI-mm's train, AX's train and dev) is an empty table, so every
-    task has the same three files.
+    A split the task does not have (MNLI-mm's train, AX's train and dev) or the source lacks (a test file
+    not downloaded) is an empty table, so every task has the same three files.
     """
     task = get_task(task_name)
     tables = load_source(task_name, source, glue_dir, hub, synthetic_seed, synthetic_scale, synthetic_label_noise,
                          synthetic_sharing)
-    return {s: tables[s] if s in tables else make_split(task, [], [], where=f"{task.name} {s}", allow_empty=True) for s in SPLITS}
+    absent = [s for s in task.splits if s not in tables]
+    empty = {s: make_split(task, [], [], where=f"{task.name} {s}", allow_empty=True) for s in SPLITS if s not in tables}
+    return {s: tables.get(s, empty.get(s)) for s in SPLITS}, absent
 
 
 def load_source(task_name: str, source: str, glue_dir, hub: str, synthetic_seed: int, synthetic_scale: float,
@@ -95,15 +100,18 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     task = get_task(args.task)
     clear_splits(args.out_dir)
-    tables = load_task(task.name, args.source, args.glue_dir, args.hub, args.synthetic_seed, args.synthetic_scale,
-                       args.synthetic_label_noise, args.synthetic_sharing)
+    tables, absent = load_task(task.name, args.source, args.glue_dir, args.hub, args.synthetic_seed,
+                               args.synthetic_scale, args.synthetic_label_noise, args.synthetic_sharing)
+    for split in absent:
+        log.warning("%s %s: the source has no such file; recorded as absent (nothing will predict it)", task.name, split)
     drawn = {}
     if args.max_train_examples is not None:
         if args.max_train_examples < 1:
             raise BamError(f"--max-train-examples must be at least 1, got {args.max_train_examples}")
         tables["train"], drawn = subsample(tables["train"], args.max_train_examples, args.subsample_seed)
     source = source_name(args.source, args)
-    metadata = {s: split_metadata(task, s, source, t) | (drawn if s == "train" else {}) for s, t in tables.items()}
+    metadata = {s: split_metadata(task, s, source, t) | (drawn if s == "train" else {})
+                | ({ABSENT_KEY: "true"} if s in absent else {}) for s, t in tables.items()}
     paths = write_splits(args.out_dir, {s: (t, metadata[s]) for s, t in tables.items()})
     for path, (split, table) in zip(paths, tables.items()):
         log.info("%s %s: %d rows -> %s", task.name, split, table.num_rows, path)

@@ -162,6 +162,7 @@ def split_metadata(task: Task, split: str, source: str, table: pa.Table) -> dict
 
 
 SUBSAMPLE_KEY = "bam.subsample"
+ABSENT_KEY = "bam.absent"  # on an empty split the task has but the source lacked (a test file not downloaded)
 
 
 def subsample(table: pa.Table, max_examples: int, seed: int) -> tuple[pa.Table, dict[str, str]]:

@@ -53,6 +53,11 @@ _ALL = [
 TASKS: dict[str, Task] = {t.name: t for t in _ALL}
 # The paper's eight tasks, in the column order of its Table 1.
 PAPER_TASKS = ("CoLA", "SST-2", "MRPC", "STS-B", "QQP", "MNLI", "QNLI", "RTE")
+# GLUE's official train and dev sizes (MNLI: matched dev), so that a source holding less (a random subset of
+# a large training set, a dev sample) is told apart in Table 1 from the size the paper trained on.
+GLUE_SIZES = {"CoLA": (8551, 1043), "SST-2": (67349, 872), "MRPC": (3668, 408), "STS-B": (5749, 1500),
+              "QQP": (363846, 40430), "MNLI": (392702, 9815), "QNLI": (104743, 5463), "RTE": (2490, 277),
+              "WNLI": (635, 71)}
 # Symmetric pair tasks the reference code doubles with the sentences swapped (`double_unordered`).
 UNORDERED_TASKS = ("MRPC", "STS-B")
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bam_core.data.glue_tsv import folder_name
+from bam_core.data.glue_tsv import folder_name, test_file_absent
 from bam_core.data.tasks import PAPER_TASKS, evaluation_tasks, get_task
 from bam_core.errors import BamError
 from bam_core.experiment.table_choice import choose_tables
@@ -286,8 +286,10 @@ class Plan:
 
     @property
     def submission_complete(self) -> bool:
-        """Whether the submission variant has every task the GLUE leaderboard wants (else: no zip)."""
-        return set(PAPER_TASKS) <= set(self.variants[self.config["submission_variant"]].tasks)
+        """Whether the submission variant has every task the GLUE leaderboard wants and the data source every
+        test file (a GLUE TSV directory may lack MNLI's): else the submission step names the rest, and no zip."""
+        return (set(PAPER_TASKS) <= set(self.variants[self.config["submission_variant"]].tasks)
+                and not absent_test_files(self.config))
 
     @property
     def curve_variant(self) -> str:
@@ -337,6 +339,16 @@ class Plan:
 
     def resources(self, vid: str) -> dict:
         return dict(self.config["training"]["resources"][self.variants[vid].mode])
+
+
+def absent_test_files(config: dict) -> list[str]:
+    """The leaderboard's tasks whose test file the configured GLUE TSV directory lacks (none for other sources)."""
+    data = config["data"]
+    if data["source"] != "glue_tsv" or not Path(data["glue_tsv_dir"]).is_dir():
+        return []
+    wanted = [*PAPER_TASKS, "MNLI-mm", "AX", "WNLI"]
+    return [t for t in wanted if (Path(data["glue_tsv_dir"]) / folder_name(t)).is_dir()
+            and test_file_absent(get_task(t), data["glue_tsv_dir"])]
 
 
 def check_data_source(config: dict) -> None:

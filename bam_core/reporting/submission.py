@@ -5,8 +5,9 @@ and write its test predictions as the GLUE leaderboard's TSV files (`index<TAB>p
 idx order, the server's labels). AX is predicted by the MNLI head; WNLI, left out of training as in
 BERT and the paper, gets the majority class of its training set. Every file is checked against the
 test split it answers (every row, nothing else, labels in the server's vocabulary) before any is
-written. An experiment without every task writes the files it can and a README naming the rest;
-`bam submission-zip` then packs a complete set into the one zip the server takes.
+written. An experiment without every task writes the files it can and a README naming the rest and why
+(not trained, or no test file in the data source: MNLI's and QQP's in ../shared/glue); `bam submission-zip`
+then packs a complete set into the one zip the server takes.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from bam_core.data.splits import ABSENT_KEY
 from bam_core.data.tasks import get_task
 from bam_core.errors import BamError
-from bam_core.io import atomic_output, write_text
+from bam_core.io import atomic_output, parquet_metadata, write_text
 from bam_core.reporting.stats import read_scores
 
 # The server's file per task, in the leaderboard's order. Names as the GLUE server expects them
@@ -81,6 +83,12 @@ def split_column(data_dir: str | Path, task: str, split: str, column: str) -> np
     return pq.read_table(path, columns=[column]).column(column).to_numpy() if path.exists() else None
 
 
+def test_file_absent(data_dir: str | Path, task: str) -> bool:
+    """The task was prepared, but its data source had no test file (`bam prepare` records it as absent)."""
+    path = Path(data_dir) / task / "test.parquet"
+    return path.exists() and bool(parquet_metadata(path).get(ABSENT_KEY))
+
+
 def majority_rows(data_dir: str | Path, task: str) -> tuple[pd.DataFrame, str] | None:
     """Every test row labelled with the training set's most frequent class (ties: the lower index)."""
     labels, idx = split_column(data_dir, task, "train", "label"), split_column(data_dir, task, "test", "idx")
@@ -134,12 +142,14 @@ def submission_files(preds: pd.DataFrame, data_dir) -> tuple[dict[str, pd.DataFr
     return files, notes, absent
 
 
-def readme(variant: str, seed: int, avg: float, files: dict, notes: dict, absent: list[str]) -> str:
+def readme(variant: str, seed: int, avg: float, files: dict, notes: dict, absent: list[str],
+           no_test_file: frozenset[str] = frozenset()) -> str:
     lines = [f"GLUE test predictions of {variant}, seed {seed} (best Avg dev score: {avg:.2f}).", "", "Files:"]
     lines += [f"  {n} ({len(f)} rows)" + (f": {notes[n]}" if n in notes else "") for n, f in files.items()]
     if absent:
-        lines += ["", "Absent (no test predictions in this experiment), so no submission zip:",
-                  *(f"  {SERVER_FILES[t]}" for t in absent)]
+        why = {t: "no test file in the data source" if t in no_test_file else "not trained in this experiment"
+               for t in absent}
+        lines += ["", "Absent, so no submission zip:", *(f"  {SERVER_FILES[t]}: {why[t]}" for t in absent)]
     else:
         lines += ["", "Every file the GLUE server wants is here (results/submission.zip packs them)."]
     return "\n".join(lines) + "\n"
@@ -151,7 +161,8 @@ def write_submission(scores: pd.DataFrame, runs_dir, variant: str, data_dir, out
     files, notes, absent = submission_files(test_predictions(runs_dir, variant, seed), data_dir)
     for name, frame in files.items():
         write_text(frame.to_csv(sep="\t", index=False), Path(out_dir) / name)
-    write_text(readme(variant, seed, avg, files, notes, absent), Path(out_dir) / "README.txt")
+    no_test_file = frozenset(t for t in absent if test_file_absent(data_dir, t))
+    write_text(readme(variant, seed, avg, files, notes, absent, no_test_file), Path(out_dir) / "README.txt")
     return absent
 
 
