@@ -14,6 +14,7 @@ from bam_core.data.splits import ABSENT_KEY, read_metadata, read_split
 from bam_core.data.tasks import evaluation_tasks, get_task
 from bam_core.errors import BamError
 from bam_core.experiment.scores import collect
+from bam_core.experiment.variants import absent_test_files
 from bam_core.io import write_json
 from tests.test_config import REPO, demo_config, plan_of
 
@@ -175,3 +176,21 @@ def test_plan_prepares_evaluation_sets_and_wnli_and_zips_only_a_complete_experim
     mini = plan_of(yaml.safe_load((REPO / "tests" / "configs" / "mini.yaml").read_text()))
     assert mini.data_tasks == ["STS-B", "MNLI", "RTE", "MNLI-mm", "AX", "WNLI"]
     assert not mini.submission_complete  # three tasks: files and a README, no zip
+
+
+def test_a_glue_directory_without_a_test_file_gets_no_zip(tmp_path):
+    """Every task trained, but the GLUE directory lacks MNLI's matched test file: the submission step writes
+    the files it can and names the rest, so the plan asks for no zip (which would fail)."""
+    glue = tmp_path / "glue"
+    for task in ("CoLA", "SST-2", "MRPC", "STS-B", "QQP", "MNLI", "QNLI", "RTE", "WNLI", "diagnostic"):
+        (glue / task).mkdir(parents=True)
+        for name in ("test.tsv", "test_matched.tsv", "test_mismatched.tsv", "diagnostic.tsv"):
+            (glue / task / name).write_text("header\nrow\n")
+    config = demo_config()
+    config["data"] |= {"source": "glue_tsv", "glue_tsv_dir": str(glue)}
+    config["tasks"] = [t for t in config["tasks"] if t != "WNLI"]
+    assert plan_of(config).submission_complete
+    (glue / "MNLI" / "test_matched.tsv").write_text("index\tpromptID\n")  # a header alone: no rows
+    (glue / "QQP" / "test.tsv").unlink()
+    assert absent_test_files(config) == ["QQP", "MNLI"]
+    assert not plan_of(config).submission_complete
