@@ -16,6 +16,7 @@ cp "$SRC"/stats/*.parquet "$tmp/stats/"
 cp "$SRC/report/stats_settings.json" "$tmp/report/"
 cp "$SRC"/tables/*.tex "$SRC/tables/train_sizes.json" "$SRC/tables/cost.parquet" "$SRC/tables/tables.md" "$tmp/tables/"
 cp "$SRC"/figures/*.png "$tmp/figures/"
+if [ -d "$SRC/estimate" ]; then mkdir -p "$tmp/estimate" && cp "$SRC"/estimate/runs.tsv "$SRC"/estimate/summary.txt "$tmp/estimate/"; fi
 cp "$RUN/STUDY_COMMIT" "$tmp/"
 if [ -f "$DEST/RESULTS.md" ]; then cp "$DEST/RESULTS.md" "$tmp/"; else cp studies/RESULTS.template.md "$tmp/RESULTS.md"; fi
 rm -rf "$DEST.old" && { [ ! -d "$DEST" ] || mv "$DEST" "$DEST.old"; } && mv "$tmp" "$DEST" && rm -rf "$DEST.old"
