@@ -8,6 +8,7 @@ accept, and no file speaks of how the project was worked on.
   copy of the workflow a code block's snakemake command dry-runs its targets (`-n`) or, without targets,
   parses the Snakefile with its config and profile (`--list-target-rules`); `bam <stage> --help` exits 0;
   `python -m pytest`'s options are in `pytest --help`; `pip install -e '.[x]'` names extras pyproject has.
+- The commands of docs/*.md and demo-tuning/README.md parse the same way (no dry runs).
 - No tracked file outside docs/design-log.md (dated decisions and measurements) uses the words of the
   team's working process (PROCESS_WORDS): say what is true and how to reproduce it, cite a commit or a date.
 """
@@ -102,10 +103,10 @@ def test_every_docs_page_is_linked_from_the_readme():
 
 # --- the README's commands ---------------------------------------------------------------------------------
 
-def readme_commands() -> tuple[list[list[str]], list[list[str]]]:
+def readme_commands(page: Path = REPO / "README.md") -> tuple[list[list[str]], list[list[str]]]:
     """(commands of the bash code blocks, inline `snakemake`/`bam`/`python` commands of the prose), each
     split into words, comments and `time ` dropped, `a && b` split in two."""
-    text = (REPO / "README.md").read_text(encoding="utf-8")
+    text = page.read_text(encoding="utf-8")
 
     def split(line: str) -> list[list[str]]:
         words = shlex.split(line, comments=True)
@@ -199,6 +200,23 @@ def test_readme_commands_are_accepted(tmp_path):
             pytest.fail(f"the README runs {name}, which this test does not know how to check: {shown}")
     if pending:
         pytest.xfail(f"pytest options the README documents before they land: {sorted(set(pending))}")
+
+
+def test_docs_commands_parse():
+    """The docs pages' commands, at parse level only (no dry runs: the README's are run above)."""
+    stages = subprocess.run([sys.executable, "-m", "bam_core", "--help"], cwd=REPO, capture_output=True,
+                            text=True).stdout
+    for page in PAGES[1:]:
+        blocks, inline = readme_commands(page)
+        for command in blocks + inline:
+            name, args = command[0], command[1:]
+            where = f"{page.relative_to(REPO)}: {shlex.join(command)}"
+            if name == "snakemake":
+                check_snakemake_arguments(args)
+            elif name == "bam" and args and not args[0].startswith("<"):  # `bam`, `bam <stage>`: prose
+                assert re.search(rf"^\s+{re.escape(args[0])}\s", stages, re.MULTILINE), f"{where}: no bam stage {args[0]}"
+            elif name in ("python", "bash") and args[0] not in ("-m", "-c"):
+                assert (REPO / args[0]).is_file(), f"{where}: no {args[0]}"
 
 
 def scratch_workspace(tmp_path: Path) -> Path:
