@@ -44,7 +44,7 @@ PROCESS_WORDS = re.compile(
     r"|\bagents?\b|\bworking days?\b",
     re.IGNORECASE,
 )
-# Code identifiers that contain such a word and speak of no process: pytest's scope="session", an HTTP session.
+# Code identifiers that contain such a word and speak of no process: a pytest fixture scope, an HTTP client.
 PROCESS_WORD_CODE = re.compile(r"""scope\s*=\s*["']session["']|["']session["']|\bSession\(|\buser[- ]agent\b""",
                                re.IGNORECASE)
 PROCESS_EXEMPT = {"docs/design-log.md", "tests/test_docs.py"}
