@@ -1,6 +1,6 @@
 """Two costs of the demo on CPU, each against its alternative in the same run:
 
-- dropout: `bam train`'s multi-task step with dropout 0.1 (BERT's) against 0.0 (the demo's since session 13),
+- dropout: `bam train`'s multi-task step with dropout 0.1 (BERT's) against 0.0 (the demo's),
   one torch thread, Multi's batch of 64 packed into rows, torch's Adam;
 - MLM pretraining (demo_pretraining.pretrain_mlm, two threads as the demo_encoder rule) with
   BertForMaskedLM's own loss (vocabulary head on every position) against masked_lm_loss (masked positions only).

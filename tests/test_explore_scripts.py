@@ -1,4 +1,4 @@
-"""Known-answer tests of the analysis scripts under scripts/ that the explore log quotes."""
+"""Known-answer tests of the analysis scripts under demo-tuning/ (retuning the demo, docs/demo.md)."""
 
 import importlib.util
 from pathlib import Path
@@ -14,7 +14,7 @@ from bam_core.data.tasks import get_task
 
 
 def script(name):
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).parents[1] / "scripts" / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).parents[1] / "demo-tuning" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -55,7 +55,7 @@ def test_annealing_pairs_refuses_an_average_over_other_tasks(tmp_path):
 
 
 def test_teacher_fit_measures_a_teacher_against_labels_and_rule(tmp_path):
-    """scripts/teacher_fit.py on an explore-style directory whose 'teacher' is known: on MRPC-like its logits are
+    """demo-tuning/teacher_fit.py on an explore-style directory whose 'teacher' is known: on MRPC-like its logits are
     the noisy training labels (agreement 1 with them, and with the rule exactly as often as the labels are);
     on STS-B-like its output is the clean score (r 1 with the rule)."""
     teacher_fit = script("teacher_fit")

@@ -1,4 +1,4 @@
-"""A crash of Snakemake itself (SIGKILL to its process group, as a dropped ssh session or an OOM kill on a
+"""A crash of Snakemake itself (SIGKILL to its process group, as a dropped ssh connection or an OOM kill on a
 login node does it) mid-training: `snakemake --unlock`, then the README's command unchanged, completes; the
 killed run resumes from its checkpoint and the scores equal an uninterrupted run's.
 

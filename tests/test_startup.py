@@ -1,6 +1,6 @@
 """Stages that do not train never import torch or transformers: the demo runs dozens of small jobs, and
 starting a process that imports them costs seconds each. Checked in a fresh interpreter, since an import
-anywhere in the test session would hide one."""
+anywhere in the test run would hide one."""
 
 import subprocess
 import sys

@@ -136,9 +136,9 @@ def test_only_cola_verb_initial_violations_start_with_a_verb():
 
 
 def test_cola_kinds_reads_each_violation_back_from_the_words():
-    """scripts/cola_kinds.py's inverse of cola(): hand-made examples of each kind, then the generated dev split,
+    """demo-tuning/cola_kinds.py's inverse of cola(): hand-made examples of each kind, then the generated dev split,
     whose labels it must match, with each violation drawn as often as cola() draws it."""
-    spec = importlib.util.spec_from_file_location("cola_kinds", Path(__file__).parents[1] / "scripts" / "cola_kinds.py")
+    spec = importlib.util.spec_from_file_location("cola_kinds", Path(__file__).parents[1] / "demo-tuning" / "cola_kinds.py")
     cola_kinds = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(cola_kinds)
     examples = {"the big dog chases a cat near the river .": "acceptable",
@@ -148,7 +148,7 @@ def test_cola_kinds_reads_each_violation_back_from_the_words():
                 "the big dog chase a cat near the river .": "agreement",
                 "the big dog chases a dog near the river .": "binding"}
     assert {text: cola_kinds.violation(text) for text in examples} == examples
-    assert cola_kinds.violation("the big dog a cat near the river chases .") == "verb-final"  # --patch verbfinal
+    assert cola_kinds.violation("the big dog a cat near the river chases .") == "verb-final"  # the suite's kind before 80bba1b
     cola = rows("CoLA", "dev")
     kinds = [cola_kinds.violation(r["text_a"]) for r in cola]
     assert [int(k == "acceptable") for k in kinds] == [r["label"] for r in cola]

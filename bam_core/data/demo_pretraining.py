@@ -2,7 +2,7 @@
 
 BAM distils teachers fine-tuned from a *pretrained* BERT. A randomly initialised tiny BERT sits at the
 chance plateau for most of a small task's hundred-odd steps and collapses to one class on some seeds
-(scripts/explore_demo.log.md); a few hundred steps of BERT's own objective (15% of tokens masked, 80/10/10
+(docs/design-log.md); a few hundred steps of BERT's own objective (15% of tokens masked, 80/10/10
 [MASK]/random/kept, `transformers`' collator) give it word order and co-occurrence first, as pretraining
 gives BERT. Only training text is read, never a label, so no variant learns anything about a task here.
 

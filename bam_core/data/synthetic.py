@@ -55,7 +55,7 @@ ADJECTIVES = [("big", "large"), ("small", "little"), ("old", "aged"), ("quick", 
 PLACES = ["near the river", "in the city", "by the road", "at dawn", "in the garden", "on the hill",
           "under the bridge", "behind the wall"]
 # Eight polarity words a side: each then appears ~20 times in SST-2-like's ~340 training rows, which the tiny
-# model needs (with fifteen a side Single stayed at one class on one seed in three: scripts/explore_demo.log.md).
+# model needs (with fifteen a side Single stayed at one class on one seed in three: docs/design-log.md).
 POSITIVE = ["good", "great", "wonderful", "charming", "brilliant", "delightful", "lovely", "superb"]
 NEGATIVE = ["bad", "awful", "boring", "dull", "terrible", "clumsy", "tedious", "bland"]
 FILM = ["movie", "film", "scene", "plot", "acting", "script", "cast", "ending", "score", "director"]
@@ -182,8 +182,7 @@ def cola(g: Grammar):
     CoLA's morphological violations are, two violations in five so that the multi-task models learn it on every
     seed; and, one violation in ten, binding ("the dog chases the dog"), which no model of this size learns
     and which keeps every model below the ceiling. The verb is moved first, not last: a violation told only by
-    the last word was missed by the multi-task models on most seeds (scripts/explore_demo.log.md, sessions
-    10-17)."""
+    the last word was missed by the multi-task models on most seeds (docs/design-log.md, 2026-12-01)."""
     c = g.clause()
     w = g.words(c)
     if g.rng.random() < 0.5:
@@ -295,9 +294,9 @@ def rte(g: Grammar):
 def qnli(g: Grammar):
     """Question about a key noun ("the dog chases what ?"); the sentence answers it (entailment, 0) when it
     mentions that noun. An echo question, not "what does the dog chases ?": that was the suite's only
-    well-formed text ending in a verb, where CoLA-like's verb-final violations (the suite's until session 17)
-    put it, and with it the multi-task models missed that violation on every seed (scripts/explore_demo.log.md,
-    session 12)."""
+    well-formed text ending in a verb, where CoLA-like's verb-final violations (the suite's before 80bba1b)
+    put it, and with it the multi-task models missed that violation on every seed (docs/design-log.md,
+    2026-11-30)."""
     c = g.clause()
     key, other = c["noun"]
     wh = g.pick(QUESTION_WORDS)

@@ -1,15 +1,15 @@
 """Tune the demo: build the synthetic suite with given knobs, train Single, Multi, Single->Multi and
 lambda = 0 in-process (no Snakemake, no per-job start-up), print each run's dev scores, the medians over
-seeds and which of the demo's targets hold (issue 13). Every configuration tried goes into
-scripts/explore_demo.log.md (the Markdown block this prints at the end).
+seeds and which of the demo's targets hold (docs/demo.md). It ends with a Markdown block of the
+configuration and its medians, for docs/design-log.md when a configuration is adopted.
 
-    PYTHONPATH=$PWD nice -n 5 python scripts/explore_demo.py --out /tmp/explore --jobs 2 --seeds 3 \
+    PYTHONPATH=$PWD nice -n 5 python demo-tuning/explore_demo.py --out /tmp/explore --jobs 2 --seeds 3 \
         --single '{"lr": 1e-3, "batch_size": 16, "epochs": 6}' --multi '{"lr": 5e-4, "batch_size": 32, "epochs": 6}'
 
-The demo's config.yaml as flags (session 17; Single's and Multi's scores are the demo's, the distilled
+The demo's config.yaml as flags (Single's and Multi's scores are the demo's, the distilled
 students' within ~0.3 of its Avg):
 
-    PYTHONPATH=$PWD python scripts/explore_demo.py --out /tmp/explore --jobs 2 --seeds 3 --hidden 64 \
+    PYTHONPATH=$PWD python demo-tuning/explore_demo.py --out /tmp/explore --jobs 2 --seeds 3 --hidden 64 \
         --init-range 0.05 --pretrain-steps 600 --noise 0.1 --single '{"lr": 3e-3, "batch_size": 16, "epochs": 3,
         "min_steps": 120, "warmup_fraction": 0.3, "adam_bias_correction": true, "dropout": 0.0}' --multi '{"lr":
         2e-3, "batch_size": 64, "epochs": 4, "adam_bias_correction": true, "dropout": 0.0}'
@@ -60,7 +60,9 @@ def arguments():
     p.add_argument("--vocab", type=int, default=1000)
     p.add_argument("--init-range", type=float, default=0.02, help="BertConfig.initializer_range (BERT: 0.02)")
     p.add_argument("--patch", nargs="*", default=[], help="generator variants from the module --patches")
-    p.add_argument("--patches", default=str(Path(__file__).with_name("explore_demo_patches.py")))
+    p.add_argument("--patches", help="a module whose PATCHES maps a name to a function that monkeypatches "
+                   "bam_core.data.synthetic (the variants tried before 53185b5: "
+                   "git show 53185b5:scripts/explore_demo_patches.py)")
     p.add_argument("--pretrain-steps", type=int, default=0, help="MLM pretraining of the encoder (0: random init)")
     p.add_argument("--pretrain-lr", type=float, default=1e-3)
     p.add_argument("--pretrain-exclude", nargs="*", default=[], help="tasks whose training text MLM skips")
@@ -71,6 +73,8 @@ def arguments():
 def build_suite(a, root: Path):
     synthetic.TRAIN_FLOOR = a.floor
     if a.patch:
+        if not a.patches:
+            raise SystemExit("--patch needs --patches MODULE.py")
         import importlib.util
         spec = importlib.util.spec_from_file_location("patches", a.patches)
         module = importlib.util.module_from_spec(spec)

@@ -5,9 +5,9 @@ examples where the teacher's class equals the (noisy) training label, equals the
 the label equals the rule (regression: correlations). Clean labels are regenerated with label_noise 0,
 by the suite's own generator: for an explore directory built with --patch the rule columns mean nothing.
 
-    python scripts/teacher_fit.py .                     # a workflow clone where the demo ran
-    python scripts/teacher_fit.py /tmp/explore          # an explore_demo.py --out directory
-    python scripts/teacher_fit.py . --scale 0.5 --seed 0 --sharing 1.0   # the suite's knobs (config.yaml's)
+    python demo-tuning/teacher_fit.py .                     # a workflow clone where the demo ran
+    python demo-tuning/teacher_fit.py /tmp/explore          # an explore_demo.py --out directory
+    python demo-tuning/teacher_fit.py . --scale 0.5 --seed 0 --sharing 1.0   # the suite's knobs (config.yaml's)
 
 A teacher that reproduces its labels on nearly every training example (as the demo's small tasks' teachers
 do after ~8 passes over 300 examples) gives lambda = 0 the labels themselves: annealing has nothing to correct.

@@ -1,8 +1,8 @@
 """CoLA-like's dev accuracy by kind of sentence, per variant: which of the five violations of the synthetic
 suite's cola() (bam_core/data/synthetic.py) each model learnt, and on how many seeds.
 
-    python scripts/cola_kinds.py .                      # a clone where `snakemake --cores 2` finished
-    python scripts/cola_kinds.py /tmp/explore single multi   # an explore_demo.py --out directory, two variants
+    python demo-tuning/cola_kinds.py .                      # a clone where `snakemake --cores 2` finished
+    python demo-tuning/cola_kinds.py /tmp/explore single multi   # an explore_demo.py --out directory, two variants
 
 A cell is the median over seeds of the accuracy on that kind, then on how many seeds it was at least 80%
 (learnt). The kind of a dev sentence is read back from its words (`violation`, the inverse of cola()), and
@@ -17,7 +17,7 @@ import pandas as pd
 from bam_core.data.synthetic import BASE_FORMS, DETERMINERS, NOUNS
 
 KINDS = ["acceptable", "determiner after its noun", "verb-initial", "reversed", "agreement", "binding"]
-PATCH_KINDS = ["verb-final"]  # "the dog a cat chases .": the suite's until session 17 (--patch verbfinal)
+PATCH_KINDS = ["verb-final"]  # "the dog a cat chases .": the suite's before 80bba1b
 NOUN_FORMS = {form for concept in NOUNS for form in concept}
 LEARNT = 80.0
 

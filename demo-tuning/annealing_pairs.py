@@ -2,12 +2,12 @@
 into CoLA-like's share and the other tasks' share, with a one-sided Wilcoxon signed-rank test on each (students
 of the same seed share their data order and initialisation) and the Mann-Whitney test Table 4 makes on the Avg.
 
-    python scripts/annealing_pairs.py /tmp/explore       # an explore_demo.py --out directory (scores.csv)
-    python scripts/annealing_pairs.py .                  # a clone where `snakemake` finished (results/scores.parquet)
+    python demo-tuning/annealing_pairs.py /tmp/explore       # an explore_demo.py --out directory (scores.csv)
+    python demo-tuning/annealing_pairs.py .                  # a clone where `snakemake` finished (results/scores.parquet)
 
-Why the split: on the demo's suite until session 17 the multi-task students missed CoLA-like's verb-final
-violation on most seeds while the single-task teacher learnt it, so λ = 0, held to the teacher, gained there what
-annealing gained on the other tasks (scripts/explore_demo.log.md, session 16).
+Why the split: on the demo's suite before 80bba1b (CoLA-like with a verb-final violation) the multi-task
+students missed that violation on most seeds while the single-task teacher learnt it, so λ = 0, held to the
+teacher, gained there what annealing gained on the other tasks (docs/design-log.md, 2026-12-01).
 """
 
 import sys

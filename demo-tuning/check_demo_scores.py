@@ -1,7 +1,7 @@
-"""Which dev scores of a finished run lie outside (chance, 99): issue 13's check, as explore_demo.py makes it on
+"""Which dev scores of a finished run lie outside (chance, 99): the check that explore_demo.py makes it on
 its in-process runs, over a workflow run's results/scores.parquet.
 
-    python scripts/check_demo_scores.py .        # a clone where `snakemake --cores 2` finished
+    python demo-tuning/check_demo_scores.py .        # a clone where `snakemake --cores 2` finished
 """
 
 import sys

@@ -1,10 +1,10 @@
-"""Single's one-class runs over many seeds: Single on a few tasks of a suite that `scripts/explore_demo.py`
+"""Single's one-class runs over many seeds: Single on a few tasks of a suite that `demo-tuning/explore_demo.py`
 built (its data, tokens and pretrained encoder under --out), one process per seed, two side by side.
 Prints each seed's dev scores, then one RESULT line: runs within 2 points of chance (or at 99+) and medians.
 
-    PYTHONPATH=$PWD python scripts/probe_single.py /tmp/explore d0 '{"dropout": 0.0}' 12 CoLA SST-2 MRPC STS-B QNLI RTE
+    PYTHONPATH=$PWD python demo-tuning/probe_single.py /tmp/explore d0 '{"dropout": 0.0}' 12 CoLA SST-2 MRPC STS-B QNLI RTE
 
-Settings start from the demo's Single before session 13 (torch's Adam, lr 4e-3, batch 16, 6 epochs, alpha 0.9,
+Settings start from the demo's Single before f2cac15 (torch's Adam, lr 4e-3, batch 16, 6 epochs, alpha 0.9,
 dropout 0.1); the JSON overrides them. Chance is the majority class of the suite's dev split (0 for CoLA's MCC
 and STS-B's correlation).
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from explore_demo import chance  # scripts/ is on the path when this script runs
+from explore_demo import chance  # demo-tuning/ is on the path when this script runs
 
 BASE = {"lr": 4e-3, "batch_size": 16, "epochs": 6, "adam_bias_correction": True, "layerwise_lr_decay": 0.9,
         "dropout": 0.1}
