@@ -2,13 +2,21 @@
 # Run, or resume after any interruption, a study in its own git worktree: one training job at a time on
 # 2 cores, at nice 10, runs cut short resuming from their checkpoints (--rerun-incomplete reruns the job,
 # `bam train` picks up its checkpoint). Records the worktree's commit in STUDY_COMMIT for publish_study.sh.
+# With --estimate-after, once the runs are done it prices the same plan (`snakemake estimate`: a
+# calibration on this machine, best with nothing else running) and rebuilds the cost table, which then
+# sets the estimate beside the measured hours.
 #   git worktree add -b study-glue8-minilm /work/study-glue8 && cd /work/study-glue8
 #   python -c "import all_minilm_l6_v2 as m; m.extract_model('models')"
-#   nohup bash scripts/run_study.sh workflow/configs/glue8-minilm.yaml &    # log: study.log
+#   nohup bash scripts/run_study.sh workflow/configs/glue8-minilm.yaml --estimate-after &    # log: study.log
 set -euo pipefail
 CONFIG=${1:?give the study config, e.g. workflow/configs/glue8-minilm.yaml}
+ESTIMATE_AFTER=${2:-}
 cd "$(git rev-parse --show-toplevel)"
 git rev-parse HEAD > STUDY_COMMIT
 echo "$(date -u '+%F %T') start at $(cat STUDY_COMMIT)" >> study.log
 nice -n 10 snakemake --cores 2 --rerun-incomplete --configfile "$CONFIG" >> study.log 2>&1
+if [ "$ESTIMATE_AFTER" = --estimate-after ]; then
+    snakemake estimate --cores 2 --rerun-incomplete --configfile "$CONFIG" >> study.log 2>&1
+    snakemake --cores 2 --configfile "$CONFIG" >> study.log 2>&1
+fi
 echo "$(date -u '+%F %T') done" >> study.log
