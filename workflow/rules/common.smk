@@ -18,6 +18,7 @@ from bam_core.errors import BamError
 from bam_core.experiment.table_choice import left_out_note
 from bam_core.experiment.variants import ALL, SINGLE, Plan, check_data_source
 from bam_core.reporting.estimate import Estimate, calibration_spec
+from bam_core.reporting.report_settings import check_plan as check_report_settings
 
 SCHEMA = "../schemas/config.schema.yaml"
 CONDA_ENV = "../envs/bam.yaml"
@@ -29,6 +30,7 @@ try:
     validate(config, SCHEMA, set_default=True)
     check_data_source(config)
     PLAN = Plan(config, TABLES_WRITTEN)
+    check_report_settings(PLAN)
 except BamError as err:
     sys.exit(f"config error: {err}")
 
