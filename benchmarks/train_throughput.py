@@ -164,8 +164,9 @@ def sync(device):
         torch.cuda.synchronize()
 
 
-def run_trainer(data, tokenizer, init, args, steps: int, way: str, work: Path):
-    """Hugging Face Trainer on the same examples (the four tasks' binary labels, one head)."""
+def run_trainer(data, tokenizer, init, args, steps: int, way: str, work: Path, bf16: bool = False):
+    """Hugging Face Trainer on the same examples (the four tasks' binary labels, one head), sdpa attention;
+    bf16: Trainer's mixed precision (benchmarks/gpu_check.py compares it with `bam train`'s bf16 autocast)."""
     from datasets import Dataset
     from transformers import (
         AutoModelForSequenceClassification,
@@ -203,16 +204,18 @@ def run_trainer(data, tokenizer, init, args, steps: int, way: str, work: Path):
 
     torch.manual_seed(0)
     if init["kind"] == "pretrained":
-        model = AutoModelForSequenceClassification.from_pretrained(init["path"], num_labels=2)
+        model = AutoModelForSequenceClassification.from_pretrained(init["path"], num_labels=2,
+                                                                   attn_implementation="sdpa")
     else:
         from transformers import AutoConfig
 
-        model = AutoModelForSequenceClassification.from_config(AutoConfig.from_pretrained(init["path"], num_labels=2))
+        model = AutoModelForSequenceClassification.from_config(AutoConfig.from_pretrained(init["path"], num_labels=2),
+                                                               attn_implementation="sdpa")
     targs = TrainingArguments(
         output_dir=str(work / f"trainer-{way}"), per_device_train_batch_size=args.batch_size, max_steps=steps,
         learning_rate=5e-5, weight_decay=0.01, adam_epsilon=1e-6, max_grad_norm=1.0, warmup_steps=int(0.1 * steps),
         lr_scheduler_type="linear", save_strategy="no", report_to="none", disable_tqdm=True, logging_strategy="no",
-        use_cpu=args.device == "cpu", dataloader_num_workers=0, seed=0,
+        use_cpu=args.device == "cpu", dataloader_num_workers=0, seed=0, bf16=bf16,
         train_sampling_strategy="group_by_length" if way == "grouped" else "random")
     trainer = Trainer(model=model, args=targs, train_dataset=dataset, data_collator=collator)
     trainer.add_callback(Clock())

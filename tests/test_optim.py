@@ -66,6 +66,24 @@ def test_three_steps_of_the_reference_update(fused):
         assert b.tolist() == pytest.approx(eb, abs=1e-7)
 
 
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "foreach"])
+def test_step_count_is_float32_under_a_float64_default(fused):
+    """The fused kernels read the step-count tensor as float: it must not follow torch's default dtype."""
+    w = torch.tensor([1.0, -2.0], dtype=torch.float32, requires_grad=True)
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        optimizer = AdamWeightDecay([w], lr=0.1, weight_decay=0.01, fused=fused)
+        w.grad = torch.tensor([0.5, -1.0], dtype=torch.float32)
+        optimizer.step()
+    finally:
+        torch.set_default_dtype(previous)
+    steps = optimizer._cache[0][2]
+    assert {s.dtype for s in steps} == {torch.float32} and steps[0].item() == float("inf")
+    # the same update as in float64 above (step 1 of w): the step count changed nothing else
+    assert w.tolist() == pytest.approx([0.682792232718, -1.681782233667], abs=1e-6)
+
+
 def lrs_at(schedule: str, steps: list[int], total: int = 100, tmp_path=None) -> dict[int, list[float]]:
     model = tiny_model(tmp_path)
     spec = RunSpec(lr=1.0, layerwise_lr_decay=0.5, warmup_fraction=0.1, lr_schedule=schedule)

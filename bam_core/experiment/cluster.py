@@ -42,6 +42,21 @@ def mem_for(attempt: int, base_mb: int) -> int:
     return int(int(base_mb) * 1.5 ** (max(int(attempt), 1) - 1))
 
 
+def train_job_runtime(plan, estimate, variant: str, seeds: list[int], group: str, safety_factor: float,
+                      attempt: int) -> int:
+    """Minutes a training job asks for: with an estimate matching the config (`snakemake estimate`, run
+    first; reporting.estimate.Estimate), its expected work x safety factor + start-up, else the mode's
+    fixed `runtime` per run; doubled on each retry (runtime_for)."""
+    estimated = estimate.runtime_minutes(variant, seeds, group, safety_factor)
+    fixed = plan.resources(variant)["runtime"] * len(seeds)
+    return runtime_for(attempt, estimated or fixed)
+
+
+def train_job_mem_mb(plan, variant: str, attempt: int) -> int:
+    """MB a training job asks for: its mode's `mem_mb`, +50% on each retry (mem_for)."""
+    return mem_for(attempt, plan.resources(variant)["mem_mb"])
+
+
 def sinfo_gres(partition: str) -> list[str] | None:
     """The GRES strings of the partition's nodes (`sinfo -h -p P -o %G`); None if no such partition."""
     out = subprocess.run(

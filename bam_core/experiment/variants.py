@@ -82,7 +82,9 @@ class Plan:
                                              None, "first", None, settings, grid_alpha=alpha)
             self.grid = tuple(grid_variant_id(a) for a in config["training"]["single_alpha_grid"])
         self._check_graph()
-        self.table_choice = choose_tables(config["tables"], tables_written, self.reported, self.tasks)
+        self._check_statistics()
+        self.table_choice = choose_tables(config["tables"], tables_written,
+                                          {v: self.variants[v].tasks for v in self.reported}, self.tasks)
         self.init_variants = {v.init for v in self.variants.values() if v.init}
         self._teacher_runs = self._find_teacher_runs()
 
@@ -149,6 +151,13 @@ class Plan:
                 cur = self.variants[nxt]
         if self.config["submission_variant"] not in self.variants:
             raise BamError(f"submission_variant: unknown variant {self.config['submission_variant']!r}")
+
+    def _check_statistics(self) -> None:
+        """What the schema cannot say of the star levels, which the tables read in order (Table 5: the first)."""
+        levels = self.config["statistics"]["levels"]
+        if not levels or list(levels) != sorted(levels, reverse=True):
+            raise BamError(f"statistics.levels: one star per level passed, so at least one level, in decreasing "
+                           f"order (e.g. [0.05, 0.01, 0.001]); got {list(levels)}")
 
     # -- queries the workflow asks -------------------------------------------------------------
 

@@ -40,26 +40,48 @@ class MultiTaskModel(nn.Module):
 
     def pooled(self, input_ids, token_type_ids, position_ids, attention_mask, cls_index) -> torch.Tensor:
         """(B, hidden) dropout(pooler(h_[CLS])) of a packed batch (batches.Batch): one encoder call."""
+        check_attention_mask(attention_mask, input_ids)
         hidden = self.encoder(input_ids=input_ids, token_type_ids=token_type_ids,
                               position_ids=position_ids + self.position_offset,
                               attention_mask=attention_mask).last_hidden_state
         cls = hidden.reshape(-1, hidden.shape[-1])[cls_index]
-        return self.dropout(self.encoder.pooler(cls[:, None]))  # the pooler reads the first token of each row
+        with torch.autocast(cls.device.type, enabled=False):  # float32 under bf16 autocast: see heads_on
+            return self.dropout(self.encoder.pooler(cls.float()[:, None]))  # the pooler reads each row's first token
 
     def heads_on(self, pooled: torch.Tensor, slices) -> list[torch.Tensor]:
-        """Each task's head on its rows: per slice (n, classes) logits, or (n,) regression outputs."""
+        """Each task's head on its rows: per slice (n, classes) logits, or (n,) regression outputs.
+
+        Pooler and heads run in float32 even under bf16 autocast (one vector per example: no cost to speak of).
+        Their outputs are the predictions and a teacher's logits, which bf16's 8 significant bits would round:
+        a tiny model's STS-B sigmoid outputs all fell on one bf16 value, a Spearman of 0.
+        """
         outputs = []
-        for name, lo, hi in slices:
-            z = self.heads[name](pooled[lo:hi])
-            if get_task(name).is_regression:
-                z = z.squeeze(-1)
-                z = torch.sigmoid(z) if self.regression_head == "sigmoid" else z
-            outputs.append(z)
+        with torch.autocast(pooled.device.type, enabled=False):
+            pooled = pooled.float()
+            for name, lo, hi in slices:
+                z = self.heads[name](pooled[lo:hi])
+                if get_task(name).is_regression:
+                    z = z.squeeze(-1)
+                    z = torch.sigmoid(z) if self.regression_head == "sigmoid" else z
+                outputs.append(z)
         return outputs
 
     def forward(self, input_ids, token_type_ids, position_ids, attention_mask, cls_index, slices) -> list[torch.Tensor]:
         """One encoder pass over a packed batch, then each task's head on its examples."""
         return self.heads_on(self.pooled(input_ids, token_type_ids, position_ids, attention_mask, cls_index), slices)
+
+
+def check_attention_mask(mask: torch.Tensor, input_ids: torch.Tensor) -> None:
+    """Refuse anything but the packed batch's bool (rows, 1, L, L) mask. A float mask is added to the attention
+    scores: a NaN in it makes every output it touches NaN without an error, and under bf16 autocast one of
+    another dtype than the scores is either cast or refused deep inside attention. Free: no device sync."""
+    rows, length = input_ids.shape
+    if mask.dtype == torch.bool and tuple(mask.shape) == (rows, 1, length, length):
+        return
+    nans = int(torch.isnan(mask).sum()) if mask.is_floating_point() else 0  # the error path only
+    raise BamError(f"attention mask: expected the packed batch's bool mask of shape ({rows}, 1, {length}, {length}), "
+                   f"got {str(mask.dtype).removeprefix('torch.')} of shape {tuple(mask.shape)}"
+                   + (f" holding {nans} NaN" if nans else ""))
 
 
 def with_dropout(config, dropout: float):

@@ -94,7 +94,8 @@ class AdamWeightDecay(torch.optim.Optimizer):
             for p in params:
                 if not self.state[p]:
                     self.state[p] = {"exp_avg": torch.zeros_like(p), "exp_avg_sq": torch.zeros_like(p)}
-            at_infinity = torch.full((), float("inf"), device=params[0].device)
+            # float32 whatever torch's default dtype: the fused kernels read the step count as float
+            at_infinity = torch.full((), float("inf"), dtype=torch.float32, device=params[0].device)
             self._cache[index] = ([self.state[p]["exp_avg"] for p in params],
                                   [self.state[p]["exp_avg_sq"] for p in params], [at_infinity] * len(params))
         return self._cache[index]

@@ -151,6 +151,13 @@ def parse(raw: dict) -> ReportSettings:
     return ReportSettings(labels, tasks, source, stats, tables, left_out, order, variant_tasks, paper_models)
 
 
+def check_plan(plan) -> None:
+    """The reporting stages' settings of a plan (experiment.variants.Plan), parsed while the workflow starts:
+    whatever they would refuse after every run has trained is refused before any job runs."""
+    for with_statistics in (True, False):
+        parse(plan.report_settings(with_statistics=with_statistics))
+
+
 def load(path: str | Path) -> ReportSettings:
     try:
         raw = read_json(path)

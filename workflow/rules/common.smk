@@ -9,7 +9,11 @@ import sys
 
 from snakemake.utils import validate
 
-from bam_core.experiment.cluster import check_workflow_profile, mem_for, runtime_for
+from bam_core.experiment.cluster import (
+    check_workflow_profile,
+    train_job_mem_mb,
+    train_job_runtime,
+)
 from bam_core.experiment.code_version import code_fingerprint
 from bam_core.experiment.config import check_config
 from bam_core.experiment.schedule import scheduling_priority
@@ -18,6 +22,7 @@ from bam_core.errors import BamError
 from bam_core.experiment.table_choice import left_out_note
 from bam_core.experiment.variants import ALL, SINGLE, Plan, check_data_source
 from bam_core.reporting.estimate import Estimate, calibration_spec
+from bam_core.reporting.report_settings import check_plan as check_report_settings
 
 SCHEMA = "../schemas/config.schema.yaml"
 CONDA_ENV = "../envs/bam.yaml"
@@ -29,6 +34,7 @@ try:
     validate(config, SCHEMA, set_default=True)
     check_data_source(config)
     PLAN = Plan(config, TABLES_WRITTEN)
+    check_report_settings(PLAN)
 except BamError as err:
     sys.exit(f"config error: {err}")
 
@@ -224,19 +230,20 @@ def train_cpus(wildcards):
 
 def train_mem_mb(wildcards, attempt):
     """A job killed for memory comes back with more (the checkpoint makes the retry a resume)."""
-    return mem_for(attempt, _train_resource(wildcards, "mem_mb"))
+    return train_job_mem_mb(PLAN, wildcards.variant, attempt)
 
 
 def train_runtime(wildcards, attempt):
-    """With a matching estimate (`snakemake estimate`, run first): expected work x safety factor +
-    start-up; else the mode's fixed figure per run. A job killed at its time limit comes back with more.
-    """
-    seeds = job_seeds(wildcards)
-    estimated = ESTIMATE.runtime_minutes(
-        wildcards.variant, seeds, wildcards.group, SAFETY_FACTOR
+    """From the estimate when one matches the config, else fixed; more on each retry (bam_core's cluster)."""
+    return train_job_runtime(
+        PLAN,
+        ESTIMATE,
+        wildcards.variant,
+        job_seeds(wildcards),
+        wildcards.group,
+        SAFETY_FACTOR,
+        attempt,
     )
-    fixed = _train_resource(wildcards, "runtime") * len(seeds)
-    return runtime_for(attempt, estimated or fixed)
 
 
 def grid_metrics(wildcards):
