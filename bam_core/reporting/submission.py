@@ -7,7 +7,8 @@ BERT and the paper, gets the majority class of its training set. Every file is c
 test split it answers (every row, nothing else, labels in the server's vocabulary) before any is
 written. An experiment without every task writes the files it can and a README naming the rest and why
 (not trained, or no test file in the data source: MNLI's and QQP's in ../shared/glue); `bam submission-zip`
-then packs a complete set into the one zip the server takes.
+then packs a complete set into the one zip the server takes. Tasks of your own (custom_tasks) have no file
+here; an experiment with no GLUE task writes only a README that says so.
 """
 
 from __future__ import annotations
@@ -144,6 +145,10 @@ def submission_files(preds: pd.DataFrame, data_dir) -> tuple[dict[str, pd.DataFr
 
 def readme(variant: str, seed: int, avg: float, files: dict, notes: dict, absent: list[str],
            no_test_file: frozenset[str] = frozenset()) -> str:
+    if not files:  # tasks of your own only: the GLUE server scores GLUE's
+        return (f"No GLUE task in this experiment, so no GLUE submission file: the GLUE server scores only GLUE's "
+                f"tasks. The test predictions of {variant}'s runs are in results/runs/{variant}/<seed>/*/"
+                "predictions.parquet (split test).\n")
     lines = [f"GLUE test predictions of {variant}, seed {seed} (best Avg dev score: {avg:.2f}).", "", "Files:"]
     lines += [f"  {n} ({len(f)} rows)" + (f": {notes[n]}" if n in notes else "") for n, f in files.items()]
     if absent:
