@@ -332,3 +332,23 @@ def test_without_a_glue_task_nothing_is_prepared_for_the_submission(tmp_path):
     (root / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
     jobs = planned_jobs(root)
     assert (jobs["prepare"], jobs["submission"], "submission_zip" in jobs) == (2, 1, False)
+
+
+def test_the_submission_readme_names_tasks_of_your_own():
+    import pandas as pd
+
+    from bam_core.reporting.submission import readme
+
+    rte = {"RTE.tsv": pd.DataFrame({"index": [0], "prediction": ["entailment"]})}
+    text = readme("single-multi", 1, 70.0, rte, {}, ["CoLA"], own=("Negation",))
+    assert ("Not GLUE tasks, so no file here: Negation (test predictions in results/runs/single-multi/<seed>/*/"
+            "predictions.parquet (split test)).") in text
+    assert readme("single-multi", 1, 70.0, {}, {}, ["RTE"], own=("Negation",)).startswith(
+        "No GLUE task in this experiment, so no GLUE submission file")
+
+
+def test_custom_tasks_command_prints_what_bam_tasks_takes(monkeypatch, capsys):
+    """For commands run by hand: export BAM_TASKS="$(bam custom-tasks CONFIG)"."""
+    assert bam(["custom-tasks", str(REPO / EXAMPLE)]) == 0
+    monkeypatch.setenv(TASKS_ENV, capsys.readouterr().out)
+    assert get_task("Similarity").label_range == (1.0, 5.0) and get_task("Negation").labels == ("false", "true")

@@ -159,6 +159,16 @@ def table5(r: Report) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index", columns=columns)
 
 
+def own_tasks(r: Report) -> list[str]:
+    """The run's tasks that are not GLUE's (declared in custom_tasks)."""
+    return [t for t in r.settings.tasks if t not in paper.TABLE1_COLUMNS and t != "WNLI"]
+
+
+def glue_or_not(r: Report, text: str) -> str:
+    """A caption or title naming GLUE's dev sets, said of dev sets alone when the run has tasks of its own."""
+    return text.replace("GLUE dev medians", "Dev medians") if own_tasks(r) else text
+
+
 def paper_columns(r: Report) -> list[str]:
     """The run's columns the paper has: Avg and its tasks (tasks of your own are not in it); none without one."""
     tasks = [t for t in r.settings.tasks if t in paper.TABLE1_COLUMNS]
@@ -202,7 +212,7 @@ def paper_vs_run_notes(r: Report) -> list[str]:
              if r.settings.source == "synthetic" else [])
     if tuple(r.settings.tasks) != paper.TABLE1_COLUMNS[1:]:
         notes.append(f"the paper's Avg is over its eight tasks, this run's over {', '.join(r.settings.tasks)}")
-    own = [t for t in r.settings.tasks if t not in paper.TABLE1_COLUMNS]
+    own = own_tasks(r)
     if own:
         notes.append(f"tasks the paper does not have are left out of this comparison: {', '.join(own)}")
     return notes
@@ -255,7 +265,7 @@ def frames(r: Report, sizes: dict[str, dict]) -> dict[str, tuple[pd.DataFrame, l
 
 def build(r: Report, sizes: dict[str, dict]) -> dict[str, str]:
     """table name -> LaTeX, for the tables in the settings."""
-    out = {name: render(cells, CAPTIONS[name], f"tab:{name}", notes)
+    out = {name: render(cells, glue_or_not(r, CAPTIONS[name]), f"tab:{name}", notes)
            for name, (cells, notes) in frames(r, sizes).items()}
     out["paper_vs_run"] = paper_vs_run(r)
     return out
