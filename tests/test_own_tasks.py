@@ -123,6 +123,7 @@ def checked(config: dict) -> dict:
     config = copy.deepcopy(config)
     validate(config, str(SCHEMA), set_default=True)
     declared = check_data_source(config)
+    task_files.check_declared_files(declared)
     Plan(config, {})
     return declared
 

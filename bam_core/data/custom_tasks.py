@@ -48,6 +48,8 @@ DEFAULTS = {"label": "label", "in_average": True}  # the schema's defaults, for 
 KEYS = ("files", "hub", "text", "label", "labels", "range", "metric", "in_average")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")  # a directory name under results/data
 RESERVED = ("Avg", "all")  # the scores' average column and the multi-task group
+# The tasks a config may train: GLUE's, less the evaluation sets read by another task's head (MNLI-mm, AX).
+GLUE_TRAINABLE = tuple(name for name, task in TASKS.items() if task.head is None)
 
 
 def label_key(value) -> str | None:
@@ -192,6 +194,19 @@ def parse_declarations(raw: dict | None) -> dict[str, Declaration]:
     if not isinstance(raw, dict):
         raise BamError(f"{KEY}: must map task names to declarations, got {type(raw).__name__}")
     return {name: parse_declaration(str(name), entry) for name, entry in raw.items()}
+
+
+def check_task_names(config: dict) -> dict[str, Declaration]:
+    """The validated config's declarations, parsed; every task the config names is GLUE's or declared. The files
+    are checked by bam_core.data.task_files.check_declared_files (kept apart: no stage needs to import it)."""
+    declared = parse_declarations(config.get(KEY))
+    known = f"neither a GLUE task ({', '.join(GLUE_TRAINABLE)}) nor declared under {KEY}"
+    named = [(f"tasks.{i}", t) for i, t in enumerate(config["tasks"])]
+    named += [(f"data.max_train_examples.{t}", t) for t in config["data"].get("max_train_examples", {})]
+    for key, task in named:
+        if task not in GLUE_TRAINABLE and task not in declared:
+            raise BamError(f"{key}: {task!r} is {known}")
+    return declared
 
 
 def to_json(declarations: dict[str, Declaration]) -> str:

@@ -68,6 +68,13 @@ def check_files(d: Declaration) -> None:
         check_columns(d, columns, split, path)
 
 
+def check_declared_files(declared: dict[str, Declaration]) -> None:
+    """The start-up check of every declaration with files (a hub dataset's columns are checked when read)."""
+    for d in declared.values():
+        if d.hub is None:
+            check_files(d)
+
+
 def check_columns(d: Declaration, columns: list[str], split: str, where: str) -> None:
     needed = [("text", c) for c in d.text] + ([("label", d.label)] if split != "test" else [])
     for key, column in needed:

@@ -17,11 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bam_core.data.custom_tasks import Declaration
+from bam_core.data.custom_tasks import Declaration, check_task_names
 from bam_core.data.glue_tsv import folder_name, test_file_absent
 from bam_core.data.tasks import PAPER_TASKS, TASKS, evaluation_tasks, get_task
 from bam_core.errors import BamError
-from bam_core.experiment.config import check_tasks
 from bam_core.experiment.table_choice import choose_tables
 
 SINGLE = "single"  # the variant whose alpha is chosen from the grid; other single-task variants reuse the choice
@@ -360,8 +359,9 @@ def absent_test_files(config: dict) -> list[str]:
 
 
 def check_data_source(config: dict) -> dict[str, Declaration]:
-    """Refuse, before any job runs, tasks the configured source cannot provide; returns the declared tasks."""
-    declared = check_tasks(config)
+    """Refuse, before any job runs, tasks the configured source cannot provide; returns the declared tasks (their
+    files are checked by bam_core.data.task_files.check_declared_files)."""
+    declared = check_task_names(config)
     data, tasks = config["data"], [t for t in config["tasks"] if t not in declared]
     if data["source"] == "synthetic" and "WNLI" in tasks:
         raise BamError("tasks: the synthetic suite's WNLI is never trained on (the paper excludes it too); remove it")

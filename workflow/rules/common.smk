@@ -14,6 +14,7 @@ from bam_core.experiment.code_version import code_fingerprint
 from bam_core.experiment.config import check_config
 from bam_core.experiment.schedule import scheduling_priority
 from bam_core.data.custom_tasks import TASKS_ENV, definition_json, to_json
+from bam_core.data.task_files import check_declared_files
 from bam_core.data.tasks import evaluation_tasks, get_task
 from bam_core.errors import BamError
 from bam_core.experiment.table_choice import left_out_note
@@ -29,6 +30,7 @@ try:
     TABLES_WRITTEN = copy.deepcopy(config.get("tables", {}))
     validate(config, SCHEMA, set_default=True)
     DECLARED = check_data_source(config)
+    check_declared_files(DECLARED)
     PLAN = Plan(config, TABLES_WRITTEN)
 except BamError as err:
     sys.exit(f"config error: {err}")
