@@ -124,3 +124,6 @@ def test_other_file_format_same_rows_same_scores(tmp_path):
     scores = [pd.read_parquet(r / "results" / "scores.parquet") for r in roots.values()]
     pd.testing.assert_frame_equal(*scores)
     assert set(scores[0].task) == {"Negation", "Avg"}
+    readme = roots["jsonl"] / "results" / "submission" / "README.txt"  # no GLUE task: no file, and it says so
+    assert sorted(p.name for p in readme.parent.iterdir() if not p.name.startswith(".")) == ["README.txt"]
+    assert readme.read_text().startswith("No GLUE task in this experiment, so no GLUE submission file")
