@@ -14,6 +14,7 @@ from bam_core.errors import BamError
 
 STAGES = {
     "prepare": ("bam_core.data.prepare", "write one task's train/dev/test parquet from a data source"),
+    "custom-tasks": ("bam_core.data.custom_tasks", "print a config's custom_tasks as BAM_TASKS takes them (commands by hand)"),
     "demo-encoder": ("bam_core.data.demo_encoder", "train the demo WordPiece tokenizer and write its BertConfig"),
     "tokenize": ("bam_core.data.tokens", "tokenize one task's splits once for every training job"),
     "train": ("bam_core.method.train", "train one run (single- or multi-task) from a run spec JSON"),

@@ -65,13 +65,15 @@ def test_prepare_counts_the_configured_data_source_only(monkeypatch):
     closure = import_closure("bam_core.data.prepare", frozenset(m for s, m in readers.items() if s != "synthetic"))
     assert "bam_core.data.synthetic" in closure
     assert "bam_core.data.glue_tsv" not in closure and "bam_core.data.glue_hub" not in closure
+    assert "bam_core.data.task_files" not in closure  # the reader of declared tasks (custom_tasks)
     before = {source: code_fingerprint("prepare", source) for source in SOURCES}
-    assert len(set(before.values())) == 3
+    assert len(set(before.values())) == 4
     real = code_version.module_fingerprint
     monkeypatch.setattr(code_version, "module_fingerprint",
                         lambda name: "edited" if name == "bam_core.data.synthetic" else real(name))
     after = {source: code_fingerprint("prepare", source) for source in SOURCES}
     assert after["synthetic"] != before["synthetic"]
     assert after["glue_tsv"] == before["glue_tsv"] and after["hub"] == before["hub"]
+    assert after["declared"] == before["declared"]
     with pytest.raises(ValueError, match="no alternative 'tsv'"):
         code_fingerprint("prepare", "tsv")

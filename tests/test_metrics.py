@@ -1,7 +1,7 @@
 import pytest
 
 from bam_core.data.tasks import get_task
-from bam_core.method.metrics import average_ranks, task_score
+from bam_core.method.metrics import average_ranks, f1, pearson, task_score
 
 
 def test_mcc_cola():
@@ -35,3 +35,31 @@ def test_spearman_ties_take_their_mean_rank():
 
 def test_spearman_is_zero_for_a_constant_prediction():
     assert task_score(get_task("STS-B"), [0.5, 0.5, 0.5], [1.0, 2.0, 3.0]) == 0.0
+
+
+def test_f1_of_the_positive_class():
+    # pred 1 1 0 0 1 1, gold 1 0 1 0 1 0: tp=2 fp=2 fn=1 -> 2*2 / (4 + 2 + 1) = 4/7
+    assert f1([1, 1, 0, 0, 1, 1], [1, 0, 1, 0, 1, 0]) == pytest.approx(4 / 7)
+    assert f1([0, 0, 0], [1, 0, 1]) == 0.0  # no positive predicted
+
+
+def test_pearson():
+    # x (1, 2, 3, 4) vs y (2, 1, 4, 3): deviations (-1.5, -.5, .5, 1.5) and (-.5, -1.5, 1.5, .5):
+    # cov .75 + .75 + .75 + .75 = 3, var 5 and 5: r = 3 / 5
+    assert pearson([1.0, 2.0, 3.0, 4.0], [2.0, 1.0, 4.0, 3.0]) == pytest.approx(0.6)
+    assert pearson([0.5, 0.5, 0.5], [1.0, 2.0, 3.0]) == 0.0
+
+
+def test_declared_task_scores_with_its_metric():
+    from bam_core.data.custom_tasks import parse_declaration
+
+    task = parse_declaration("Para", {"files": {"train": "t.csv", "dev": "d.csv"}, "text": ["a", "b"],
+                                      "labels": ["no", "yes"], "metric": "f1"}).task
+    assert task_score(task, [1, 1, 0, 0, 1, 1], [1, 0, 1, 0, 1, 0]) == pytest.approx(100 * 4 / 7)
+
+
+def test_every_metric_fits_one_kind_of_declared_task():
+    from bam_core.data.custom_tasks import CLASSIFICATION_METRICS, REGRESSION_METRICS
+    from bam_core.method.metrics import METRICS
+
+    assert sorted(CLASSIFICATION_METRICS + REGRESSION_METRICS) == sorted(METRICS)

@@ -142,8 +142,8 @@ def test_table1_shows_the_size_trained_on(tmp_path):
 
 
 @pytest.mark.parametrize("caps, message", [
-    ({"SST2": 5}, ("data.max_train_examples: 'SST2' is not one of ['CoLA', 'SST-2', 'MRPC', 'STS-B', 'QQP', 'MNLI', "
-                   "'QNLI', 'RTE', 'WNLI']")),
+    ({"SST2": 5}, ("data.max_train_examples.SST2: 'SST2' is neither a GLUE task (CoLA, SST-2, MRPC, STS-B, QQP, "
+                   "MNLI, QNLI, RTE, WNLI) nor declared under custom_tasks")),
     ({"SST-2": 0}, "data.max_train_examples.SST-2: 0 is less than the minimum of 1"),
 ])
 def test_a_bad_cap_in_the_config_names_its_key(caps, message):

@@ -1,10 +1,15 @@
-"""`bam prepare`: write one task's train/dev/test parquet from one of three data sources.
+"""`bam prepare`: write one task's train/dev/test parquet from one of three GLUE sources, or a declared task's.
 
     bam prepare MNLI --out-dir results/data/MNLI --source synthetic --synthetic-seed 0 --synthetic-scale 1.0 \
         --synthetic-label-noise 0.1 --synthetic-sharing 1.0
     bam prepare RTE --out-dir results/data/RTE --source glue_tsv --glue-dir ../shared/glue
     bam prepare RTE --out-dir results/data/RTE --source hub --hub nyu-mll/glue
     bam prepare SST-2 --out-dir results/data/SST-2 --source glue_tsv --glue-dir ../shared/glue --max-train-examples 8000
+    BAM_TASKS="$(bam custom-tasks workflow/configs/own-tasks.yaml)" \
+        bam prepare Polarity --out-dir results/data/Polarity --source declared
+
+--source declared reads a task declared in the config's custom_tasks (bam_core.data.custom_tasks: its files
+or hub dataset), and only such a task; the GLUE sources read only GLUE's.
 
 --max-train-examples trains on a seeded subsample of the training split (a compute budget's cut); the draw
 is recorded in train.parquet's metadata (bam.subsample) so that tables report the size actually trained on.
@@ -27,7 +32,7 @@ from bam_core.data.tasks import SPLITS, get_task
 from bam_core.errors import BamError
 
 log = logging.getLogger(__name__)
-SOURCES = ("synthetic", "glue_tsv", "hub")
+SOURCES = ("synthetic", "glue_tsv", "hub", "declared")
 
 
 def load_task(task_name: str, source: str, glue_dir=None, hub: str = "nyu-mll/glue",
@@ -50,6 +55,14 @@ def load_task(task_name: str, source: str, glue_dir=None, hub: str = "nyu-mll/gl
 def load_source(task_name: str, source: str, glue_dir, hub: str, synthetic_seed: int, synthetic_scale: float,
                 synthetic_label_noise: float, synthetic_sharing: float) -> dict[str, pa.Table]:
     task = get_task(task_name)
+    if task.glue == (source == "declared"):
+        raise BamError(f"{task.name} is declared under custom_tasks: prepare it with --source declared" if not task.glue
+                       else f"{task.name} is a GLUE task: --source declared reads only tasks under custom_tasks")
+    if source == "declared":
+        from bam_core.data import task_files
+        from bam_core.data.custom_tasks import declared_tasks
+
+        return task_files.load(declared_tasks()[task.name])
     if source == "synthetic":
         from bam_core.data import synthetic
 
@@ -74,13 +87,16 @@ def source_name(source: str, args) -> str:
                 f"label_noise={args.synthetic_label_noise}, sharing={args.synthetic_sharing})")
     if source == "glue_tsv":
         return f"glue_tsv({args.glue_dir})"
+    if source == "declared":  # not its files: the same rows in another file type give the same bytes
+        return "declared"
     return f"hub({args.hub})"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="bam prepare", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("task", help="GLUE task name (CoLA SST-2 MRPC STS-B QQP MNLI QNLI RTE WNLI MNLI-mm AX)")
+    p.add_argument("task", help="GLUE task name (CoLA SST-2 MRPC STS-B QQP MNLI QNLI RTE WNLI MNLI-mm AX) "
+                                "or a task declared in BAM_TASKS")
     p.add_argument("--out-dir", required=True, help="directory for train/dev/test.parquet")
     p.add_argument("--source", choices=SOURCES, default="synthetic")
     p.add_argument("--glue-dir", help="GLUE TSV directory (download_glue_data.py layout), for --source glue_tsv")

@@ -1,6 +1,6 @@
 """The prepared-data format every source writes: `{task}/{split}.parquet` with idx, text_a, text_b, label.
 
-All three sources (synthetic, glue_tsv, hub) go through `make_split`, so labels are checked and
+Every source (synthetic, glue_tsv, hub, and the files of a declared task) goes through `make_split`, so labels are checked and
 mapped to the canonical order of bam_core.data.tasks in one place, and `write_splits`, so a task's three
 files appear together or not at all. The fingerprint hashes the content, not the file bytes, so a
 teacher's logits can be matched to the data they were computed on whatever wrote the parquet.
@@ -22,9 +22,6 @@ import pyarrow.parquet as pq
 from bam_core.data.tasks import SPLITS, Task, check_split
 from bam_core.errors import BamError
 from bam_core.io import atomic_output, parquet_metadata
-
-REGRESSION_RANGE = (0.0, 5.0)  # STS-B's original scale
-
 
 def schema(task: Task) -> pa.Schema:
     label_type = pa.float64() if task.is_regression else pa.int64()
@@ -53,13 +50,14 @@ def encode_labels(task: Task, values, where: str, row_name: Callable[[int], str]
     """Map raw labels (strings from a TSV, ints or floats from the hub) to the task's canonical labels.
 
     Classification accepts a label's name or its index as text ("entailment", "1") or an int index;
-    regression accepts numbers in [0, 5]. The first bad value raises BamError naming `where`, the row
+    regression accepts numbers in the task's range (STS-B: [0, 5]). The first bad value raises BamError naming `where`, the row
     (`row_name(i)`, e.g. "line 12") and the value.
     """
     values = pa.array(values) if not isinstance(values, (pa.Array, pa.ChunkedArray)) else values
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
-    allowed = "0-5" if task.is_regression else ", ".join(f"{i}={n}" for i, n in enumerate(task.labels))
+    low, high = task.label_range
+    allowed = f"{low:g}-{high:g}" if task.is_regression else ", ".join(f"{i}={n}" for i, n in enumerate(task.labels))
 
     def fail(i: int):
         raise BamError(
@@ -72,7 +70,7 @@ def encode_labels(task: Task, values, where: str, row_name: Callable[[int], str]
             numbers = np.array([number_or_nan(x) for x in raw], dtype=np.float64)
         else:
             numbers = values.to_numpy(zero_copy_only=False).astype(np.float64)
-        bad = ~((numbers >= REGRESSION_RANGE[0]) & (numbers <= REGRESSION_RANGE[1]))  # also catches nan
+        bad = ~((numbers >= low) & (numbers <= high))  # also catches nan
         if bad.any():
             fail(int(np.argmax(bad)))
         return pa.array(float32_precision(numbers), pa.float64())

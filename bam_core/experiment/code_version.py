@@ -30,7 +30,7 @@ _ROOT = Path(__file__).resolve().parents[1]  # bam_core/
 # stage -> {config value: the module its entry imports only for that value} (bam_core/data/prepare.py's
 # load_source imports one reader per data.source).
 ALTERNATIVES = {"prepare": {"synthetic": "bam_core.data.synthetic", "glue_tsv": "bam_core.data.glue_tsv",
-                            "hub": "bam_core.data.glue_hub"}}
+                            "hub": "bam_core.data.glue_hub", "declared": "bam_core.data.task_files"}}
 
 _DROPPED = {tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER}
 _STRUCTURE = {tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT}

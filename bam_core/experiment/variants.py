@@ -17,8 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bam_core.data.custom_tasks import Declaration, check_task_names
 from bam_core.data.glue_tsv import folder_name, test_file_absent
-from bam_core.data.tasks import PAPER_TASKS, evaluation_tasks, get_task
+from bam_core.data.tasks import PAPER_TASKS, TASKS, evaluation_tasks, get_task
 from bam_core.errors import BamError
 from bam_core.experiment.table_choice import choose_tables
 
@@ -288,9 +289,15 @@ class Plan:
         return self.variants[vid].alpha_from_choice and bool(self.grid)
 
     @property
+    def glue_tasks(self) -> list[str]:
+        """The experiment's GLUE tasks (the others are declared in custom_tasks)."""
+        return [t for t in self.tasks if t in TASKS]
+
+    @property
     def data_tasks(self) -> list[str]:
-        """Every task prepared: the trained ones, their evaluation sets, and WNLI (for the submission)."""
-        extra = evaluation_tasks(self.tasks) + ["WNLI"]
+        """Every task prepared: the trained ones, their evaluation sets, and WNLI (for the submission, which an
+        experiment without a GLUE task does not have)."""
+        extra = evaluation_tasks(self.tasks) + (["WNLI"] if self.glue_tasks else [])
         return list(self.tasks) + [t for t in extra if t not in self.tasks]
 
     @property
@@ -360,19 +367,20 @@ def absent_test_files(config: dict) -> list[str]:
             and test_file_absent(get_task(t), data["glue_tsv_dir"])]
 
 
-def check_data_source(config: dict) -> None:
-    """Refuse, before any job runs, tasks the configured source cannot provide."""
-    data, tasks = config["data"], config["tasks"]
-    for task in tasks:
-        get_task(task)
+def check_data_source(config: dict) -> dict[str, Declaration]:
+    """Refuse, before any job runs, tasks the configured source cannot provide; returns the declared tasks (their
+    files are checked by bam_core.data.task_files.check_declared_files)."""
+    declared = check_task_names(config)
+    data, tasks = config["data"], [t for t in config["tasks"] if t not in declared]
     if data["source"] == "synthetic" and "WNLI" in tasks:
         raise BamError("tasks: the synthetic suite's WNLI is never trained on (the paper excludes it too); remove it")
     if data["source"] == "glue_tsv":
         root = Path(data["glue_tsv_dir"])
         if not root.is_dir():
             raise BamError(f"data.glue_tsv_dir: {root} is not a directory")
-        needed = list(tasks) + [t for t in evaluation_tasks(tasks) + ["WNLI"] if t not in tasks]
+        needed = list(tasks) + [t for t in evaluation_tasks(tasks) + ["WNLI"] if t not in tasks] if tasks else []
         missing = [f"{t} ({folder_name(t)}/)" if folder_name(t) != t else t for t in needed
                    if not (root / folder_name(t)).is_dir()]
         if missing:
             raise BamError(f"data.glue_tsv_dir: {root} has no folder for task(s) {', '.join(missing)}")
+    return declared

@@ -60,7 +60,7 @@ def load_split(tokens_dir, task_name: str, split: str, max_seq_length: int) -> T
     offsets = ids_col.offsets.to_numpy().astype(np.int64)
     labels = table.column("label").to_numpy(zero_copy_only=False).astype(np.float64)
     if task.is_regression:
-        labels = labels / task.label_scale
+        labels = task.to_unit(labels)
     return TaskData(
         task=task,
         split=split,

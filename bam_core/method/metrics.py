@@ -1,4 +1,5 @@
-"""GLUE dev metrics, x100 as in the paper: Matthews correlation (CoLA), Spearman (STS-B), accuracy."""
+"""Dev metrics, x100 as in the paper: Matthews correlation (CoLA), Spearman (STS-B), accuracy; and for
+tasks of your own F1 (of the second label, as GLUE's MRPC and QQP F1) and Pearson correlation."""
 
 from __future__ import annotations
 
@@ -43,7 +44,22 @@ def spearman(pred, gold) -> float:
     return float(np.corrcoef(average_ranks(pred), average_ranks(gold))[0, 1])
 
 
-METRICS = {"mcc": matthews, "spearman": spearman, "accuracy": accuracy}
+def f1(pred, gold) -> float:
+    """Binary F1 of the positive class (label index 1) = 2tp / (2tp + fp + fn); 0 when there is no positive."""
+    pred, gold = np.asarray(pred).astype(bool), np.asarray(gold).astype(bool)
+    tp, fp, fn = float(np.sum(pred & gold)), float(np.sum(pred & ~gold)), float(np.sum(~pred & gold))
+    return 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
+
+
+def pearson(pred, gold) -> float:
+    """Pearson correlation; 0 when a side is constant (as spearman)."""
+    pred, gold = np.asarray(pred, dtype=float), np.asarray(gold, dtype=float)
+    if len(np.unique(pred)) < 2 or len(np.unique(gold)) < 2:
+        return 0.0
+    return float(np.corrcoef(pred, gold)[0, 1])
+
+
+METRICS = {"mcc": matthews, "spearman": spearman, "accuracy": accuracy, "f1": f1, "pearson": pearson}
 
 
 def task_score(task: Task, pred, gold) -> float:

@@ -180,9 +180,11 @@ def train_unit(spec: RunSpec, tasks: list[str], data: dict, device, autocast, st
 
 def split_predictions(task, split: str, d, out: np.ndarray, predictions: list, scores: dict) -> None:
     """Append one split's predictions (original label scale); a dev split with labels is scored."""
-    scale = task.label_scale if task.is_regression else 1.0
-    pred = out[:, 0] * scale if task.is_regression else out.argmax(-1).astype(np.float64)
-    label = d.labels * scale if split == "dev" else np.full(len(d), np.nan)
+    if task.is_regression:
+        pred, label = task.from_unit(out[:, 0]), task.from_unit(d.labels)
+    else:
+        pred, label = out.argmax(-1).astype(np.float64), d.labels
+    label = label if split == "dev" else np.full(len(d), np.nan)
     predictions.append(pa.table({"task": pa.array([task.name] * len(d), pa.large_string()),
                                  "split": pa.array([split] * len(d), pa.large_string()), "idx": pa.array(d.idx, pa.int64()),
                                  "prediction": pa.array(pred, pa.float64()),

@@ -111,8 +111,8 @@ def render(results: str | Path) -> str:
               "(one star per level), as in the LaTeX tables.")
     out = [legend]
     for name, (cells, notes) in tables.frames(r, sizes).items():
-        title = TITLES.get(name, name).format(**r.settings.tables[name])
-        out.append(section(title, tables.CAPTIONS.get(name, ""), cells, notes))
+        title = tables.glue_or_not(r, TITLES.get(name, name).format(**r.settings.tables[name]))
+        out.append(section(title, tables.glue_or_not(r, tables.CAPTIONS.get(name, "")), cells, notes))
     for cells, caption, _ in tables.paper_vs_run_parts(r):
         out.append(section(f"The paper beside this run: {caption.split(':')[0]}", caption, cells,
                            tables.paper_vs_run_notes(r)))

@@ -45,6 +45,7 @@ TABLE4 = {
 }
 
 # Table 5: RTE dev score by the set of tasks trained on (all distilled from Single teachers).
+TABLE5_TASK = "RTE"
 TABLE5 = {"single-single": 70.0, "rte-mnli": 83.4, "rte-qqp-cola-sst2": 75.1, "single-multi": 82.8}
 
 

@@ -1,7 +1,9 @@
 """The report's settings JSON (written by the workflow from config): loaded once, checked key by key.
 
 Every problem is a BamError naming the key, so a typo in config.yaml's `tables` block fails at the
-first reporting step with the path to fix, not as a KeyError deep in a table.
+first reporting step with the path to fix, not as a KeyError deep in a table. Task names are taken as the
+workflow wrote them, not looked up in the registry: a results folder with tasks of your own (custom_tasks)
+renders by hand (`bam markdown`) without their declarations.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bam_core.data.tasks import get_task
 from bam_core.errors import BamError
 from bam_core.experiment.variants import SINGLE, grid_alpha
 from bam_core.io import read_json
@@ -96,13 +97,19 @@ def _check_tables(tables: dict, variants: dict) -> dict[str, dict]:
             _variant_list(t, "two_sided", "tables.table4.", variants)
     if "table5" in tables:
         t = tables["table5"]
-        get_task(_need(t, "task", str, "tables.table5."))
+        _task_name(_need(t, "task", str, "tables.table5."), "tables.table5.task")
         chosen = _variant_list(t, "variants", "tables.table5.", variants)
         training = _need(t, "training_tasks", dict, "tables.table5.")
         for v in chosen:
             for task in _need(training, v, list, "tables.table5.training_tasks."):
-                get_task(task)
+                _task_name(task, f"tables.table5.training_tasks.{v}")
     return tables
+
+
+def _task_name(name, where: str) -> str:
+    if not isinstance(name, str) or not name or name == "Avg":
+        raise BamError(f"settings: {where}: {name!r} is not a task name")
+    return name
 
 
 def _statistics(s) -> Statistics:
@@ -138,7 +145,7 @@ def parse(raw: dict) -> ReportSettings:
     order = tuple(_variant_list(raw, "order", "", variants) if "order" in raw else labels)
     tasks = tuple(_need(raw, "tasks", list, ""))
     for t in tasks:
-        get_task(t)
+        _task_name(t, "tasks")
     source = _need(raw, "source", str, "")
     if source not in SOURCES:
         raise BamError(f"settings: source must be one of {', '.join(SOURCES)}, got {source!r}")

@@ -7,7 +7,8 @@ BERT and the paper, gets the majority class of its training set. Every file is c
 test split it answers (every row, nothing else, labels in the server's vocabulary) before any is
 written. An experiment without every task writes the files it can and a README naming the rest and why
 (not trained, or no test file in the data source: MNLI's and QQP's in ../shared/glue); `bam submission-zip`
-then packs a complete set into the one zip the server takes.
+then packs a complete set into the one zip the server takes. Tasks of your own (custom_tasks) have no file
+here; an experiment with no GLUE task writes only a README that says so.
 """
 
 from __future__ import annotations
@@ -143,9 +144,16 @@ def submission_files(preds: pd.DataFrame, data_dir) -> tuple[dict[str, pd.DataFr
 
 
 def readme(variant: str, seed: int, avg: float, files: dict, notes: dict, absent: list[str],
-           no_test_file: frozenset[str] = frozenset()) -> str:
+           no_test_file: frozenset[str] = frozenset(), own: tuple[str, ...] = ()) -> str:
+    """`own`: the experiment's tasks of its own (custom_tasks), which the GLUE server does not score."""
+    where = f"results/runs/{variant}/<seed>/*/predictions.parquet (split test)"
+    if not files:
+        return (f"No GLUE task in this experiment, so no GLUE submission file: the GLUE server scores only GLUE's "
+                f"tasks. The test predictions of {variant}'s runs are in {where}.\n")
     lines = [f"GLUE test predictions of {variant}, seed {seed} (best Avg dev score: {avg:.2f}).", "", "Files:"]
     lines += [f"  {n} ({len(f)} rows)" + (f": {notes[n]}" if n in notes else "") for n, f in files.items()]
+    if own:
+        lines += ["", f"Not GLUE tasks, so no file here: {', '.join(own)} (test predictions in {where})."]
     if absent:
         why = {t: "no test file in the data source" if t in no_test_file else "not trained in this experiment"
                for t in absent}
@@ -158,11 +166,13 @@ def readme(variant: str, seed: int, avg: float, files: dict, notes: dict, absent
 def write_submission(scores: pd.DataFrame, runs_dir, variant: str, data_dir, out_dir) -> list[str]:
     """Write the TSVs and README.txt; returns the tasks without a file."""
     seed, avg = best_seed(scores, variant)
-    files, notes, absent = submission_files(test_predictions(runs_dir, variant, seed), data_dir)
+    preds = test_predictions(runs_dir, variant, seed)
+    files, notes, absent = submission_files(preds, data_dir)
+    own = tuple(t for t in dict.fromkeys(preds["task"]) if t not in SERVER_FILES)
     for name, frame in files.items():
         write_text(frame.to_csv(sep="\t", index=False), Path(out_dir) / name)
     no_test_file = frozenset(t for t in absent if test_file_absent(data_dir, t))
-    write_text(readme(variant, seed, avg, files, notes, absent, no_test_file), Path(out_dir) / "README.txt")
+    write_text(readme(variant, seed, avg, files, notes, absent, no_test_file, own), Path(out_dir) / "README.txt")
     return absent
 
 

@@ -159,20 +159,37 @@ def table5(r: Report) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index", columns=columns)
 
 
+def own_tasks(r: Report) -> list[str]:
+    """The run's tasks that are not GLUE's (declared in custom_tasks)."""
+    return [t for t in r.settings.tasks if t not in paper.TABLE1_COLUMNS and t != "WNLI"]
+
+
+def glue_or_not(r: Report, text: str) -> str:
+    """A caption or title naming GLUE's dev sets, said of dev sets alone when the run has tasks of its own."""
+    return text.replace("GLUE dev medians", "Dev medians") if own_tasks(r) else text
+
+
+def paper_columns(r: Report) -> list[str]:
+    """The run's columns the paper has: Avg and its tasks (tasks of your own are not in it); none without one."""
+    tasks = [t for t in r.settings.tasks if t in paper.TABLE1_COLUMNS]
+    return ["Avg", *tasks] if tasks else []
+
+
 def paper_vs_run_medians(r: Report) -> pd.DataFrame:
     """Every Table 1 model's medians: a 'paper' row (Clark et al.'s Table 1) over a 'this run' row."""
-    index, cells = [], []
-    for v in r.settings.tables.get("table1", {}).get("variants", []):
+    index, cells, columns = [], [], paper_columns(r)
+    for v in r.settings.tables.get("table1", {}).get("variants", []) if columns else []:
         index += [(r.label(v), "paper"), (r.label(v), "this run")]
         model = r.settings.paper_model(v)
-        cells.append([number(paper.table1_score(model, t) or np.nan) for t in r.columns])
-        cells.append([number(r.median(v, t)) for t in r.columns])
-    return pd.DataFrame(cells, index=pd.MultiIndex.from_tuples(index) if index else None, columns=r.columns)
+        cells.append([number(paper.table1_score(model, t) or np.nan) for t in columns])
+        cells.append([number(r.median(v, t)) for t in columns])
+    return pd.DataFrame(cells, index=pd.MultiIndex.from_tuples(index) if index else None, columns=columns)
 
 
 def paper_vs_run_headlines(r: Report) -> pd.DataFrame:
-    """Tables 3-5's headline numbers (Avg gains and differences, the Table 5 task's medians)."""
-    rows, tables, model = {}, r.settings.tables, r.settings.paper_model
+    """Tables 3-5's headline numbers (Avg gains and differences, the Table 5 task's medians); none in a run
+    without any of the paper's tasks, whose Avg has nothing in common with the paper's."""
+    rows, tables, model = {}, r.settings.tables if paper_columns(r) else {}, r.settings.paper_model
     for ft, base in tables.get("table3", {}).get("pairs", []):
         gain = r.median(ft, "Avg") - r.median(base, "Avg")
         rows[f"Table 3: {r.label(ft)}, Avg gain"] = (paper.TABLE3.get(model(ft), (None, np.nan, np.nan))[2], gain, True)
@@ -181,7 +198,7 @@ def paper_vs_run_headlines(r: Report) -> pd.DataFrame:
         for v in tables["table4"]["variants"]:
             diff = r.median(v, "Avg") - r.median(ref, "Avg")
             rows[f"Table 4: {r.label(v)}, Avg difference"] = (paper.TABLE4.get(model(v), np.nan), diff, True)
-    if "table5" in tables:
+    if "table5" in tables and tables["table5"]["task"] == paper.TABLE5_TASK:
         task = tables["table5"]["task"]
         for v in tables["table5"]["variants"]:
             rows[f"Table 5: {r.label(v)}, {task}"] = (paper.TABLE5.get(model(v), np.nan), r.median(v, task), False)
@@ -195,6 +212,9 @@ def paper_vs_run_notes(r: Report) -> list[str]:
              if r.settings.source == "synthetic" else [])
     if tuple(r.settings.tasks) != paper.TABLE1_COLUMNS[1:]:
         notes.append(f"the paper's Avg is over its eight tasks, this run's over {', '.join(r.settings.tasks)}")
+    own = own_tasks(r)
+    if own:
+        notes.append(f"tasks the paper does not have are left out of this comparison: {', '.join(own)}")
     return notes
 
 
@@ -245,7 +265,7 @@ def frames(r: Report, sizes: dict[str, dict]) -> dict[str, tuple[pd.DataFrame, l
 
 def build(r: Report, sizes: dict[str, dict]) -> dict[str, str]:
     """table name -> LaTeX, for the tables in the settings."""
-    out = {name: render(cells, CAPTIONS[name], f"tab:{name}", notes)
+    out = {name: render(cells, glue_or_not(r, CAPTIONS[name]), f"tab:{name}", notes)
            for name, (cells, notes) in frames(r, sizes).items()}
     out["paper_vs_run"] = paper_vs_run(r)
     return out

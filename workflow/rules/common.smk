@@ -17,7 +17,9 @@ from bam_core.experiment.cluster import (
 from bam_core.experiment.code_version import code_fingerprint
 from bam_core.experiment.config import check_config
 from bam_core.experiment.schedule import scheduling_priority
-from bam_core.data.tasks import evaluation_tasks
+from bam_core.data.custom_tasks import TASKS_ENV, definition_json, to_json
+from bam_core.data.task_files import check_declared_files
+from bam_core.data.tasks import evaluation_tasks, get_task
 from bam_core.errors import BamError
 from bam_core.experiment.table_choice import left_out_note
 from bam_core.experiment.variants import ALL, SINGLE, Plan, check_data_source
@@ -32,11 +34,16 @@ try:
     # The tables as written, before validate() fills in defaults that may name absent variants.
     TABLES_WRITTEN = copy.deepcopy(config.get("tables", {}))
     validate(config, SCHEMA, set_default=True)
-    check_data_source(config)
+    DECLARED = check_data_source(config)
+    check_declared_files(DECLARED)
     PLAN = Plan(config, TABLES_WRITTEN)
     check_report_settings(PLAN)
 except BamError as err:
     sys.exit(f"config error: {err}")
+
+# The declared tasks reach every job's `bam` command through the environment (bam_core.data.custom_tasks
+# says why): local jobs inherit it, and a SLURM job reads this file again.
+os.environ[TASKS_ENV] = to_json(DECLARED)
 
 TASKS = list(PLAN.tasks)
 # TASKS, their evaluation sets (MNLI-mm, AX) and WNLI for the submission
@@ -102,10 +109,45 @@ def output_dir(wildcards, output):
 # -- data ---------------------------------------------------------------------------------------
 
 
+def prepare_source(wildcards):
+    """`declared` for a task of custom_tasks, else the config's GLUE source."""
+    return "declared" if wildcards.task in DECLARED else config["data"]["source"]
+
+
+PREPARE_CODE = {
+    source: code_fingerprint("prepare", source)
+    for source in {config["data"]["source"]} | ({"declared"} if DECLARED else set())
+}
+
+
+def prepare_code(wildcards):
+    """The code the task's preparation runs: its source's reader only."""
+    return PREPARE_CODE[prepare_source(wildcards)]
+
+
+def declared_files(wildcards):
+    """A declared task's files: editing one reruns its preparation (nothing for GLUE's)."""
+    declared = DECLARED.get(wildcards.task)
+    return list(declared.files.values()) if declared else []
+
+
+def task_definition(wildcards):
+    """A declared task's definition (columns, labels, metric, files): editing it reruns its preparation."""
+    declared = DECLARED.get(wildcards.task)
+    return definition_json(declared) if declared else ""
+
+
+def averaged_tasks():
+    """The tasks in the Avg column (in_average): changing one reruns the scores and what reads them."""
+    return [t for t in TASKS if get_task(t).in_average]
+
+
 def prepare_options(wildcards):
     """The source's command-line options for `bam prepare`, and the task's training-set cap if it has one."""
     data = config["data"]
-    if data["source"] == "synthetic":
+    if wildcards.task in DECLARED:
+        options = ""
+    elif data["source"] == "synthetic":
         synthetic = data["synthetic"]
         options = " ".join(f"--synthetic-{k.replace('_', '-')} {synthetic[k]}" for k in sorted(synthetic))
     elif data["source"] == "glue_tsv":
@@ -366,7 +408,8 @@ def submission_predictions(wildcards):
 
 
 def submission_data(wildcards):
-    """The test splits the files answer, and WNLI's training labels (its majority class)."""
+    """The test splits the files answer, and WNLI's training labels (its majority class) when the experiment
+    has a GLUE task."""
     return [f"results/data/{t}/test.parquet" for t in DATA_TASKS] + [
-        "results/data/WNLI/train.parquet"
+        f"results/data/{t}/train.parquet" for t in DATA_TASKS if t == "WNLI"
     ]

@@ -1,7 +1,9 @@
-# GLUE (or the synthetic suite) -> results/data/{task}/{split}.parquet -> results/tokens/{encoder}/...
+# GLUE (or the synthetic suite) and declared tasks -> results/data/{task}/{split}.parquet -> results/tokens/{encoder}/...
 
 
 rule prepare:
+    input:
+        declared_files,
     output:
         multiext("results/data/{task}/", "train.parquet", "dev.parquet", "test.parquet"),
     log:
@@ -11,9 +13,10 @@ rule prepare:
     resources:
         **config["training"]["resources"]["data"],
     params:
-        source=config["data"]["source"],
+        source=prepare_source,
         options=prepare_options,
-        code=code_fingerprint("prepare", config["data"]["source"]),
+        definition=task_definition,
+        code=prepare_code,
     shell:
         "bam prepare {wildcards.task} --source {params.source} {params.options}"
         " --out-dir results/data/{wildcards.task} > {log} 2>&1"

@@ -12,6 +12,7 @@ rule collect_scores:
     conda:
         CONDA_ENV
     params:
+        averaged=averaged_tasks(),
         code=code_fingerprint("collect"),
     shell:
         "bam collect --out {output} {input} > {log} 2>&1"
