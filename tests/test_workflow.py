@@ -13,6 +13,8 @@ import yaml
 
 from tests.workspace import REPO, make_workspace, planned_jobs, snakemake, write_config
 
+pytestmark = pytest.mark.full  # one real run of the mini workflow, then dry runs against it
+
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
