@@ -128,7 +128,7 @@ def with_ensemble(config: dict) -> dict:
     ([], "variants.single-ensemble-multi.teacher_seed: [] should be non-empty"),
 ])
 def test_bad_teacher_seed_names_variant_and_key(value, message):
-    config = with_ensemble(demo_config())
+    config = with_ensemble(tuned_config())  # seeds 0..2
     config["variants"]["single-ensemble-multi"]["teacher_seed"] = value
     assert error_of(config) == message
 

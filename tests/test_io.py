@@ -9,7 +9,7 @@ import pytest
 from bam_core.io import atomic_output, write_text
 
 
-@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)], ids=["022", "002", "077"])
 def test_written_file_has_the_umask_mode(tmp_path, umask, mode):
     """bam_core.io reads the umask once, at import: a fresh process with `umask` set first gives `mode`
     (0o666 & ~umask, what a plain open() gives), not mkstemp's 0o600 nor a mode fixed whatever the umask."""
