@@ -50,3 +50,22 @@ class OneValueDraws:
 
     def integers(self, low, high, size):
         return np.zeros(size, dtype=np.int64)
+
+
+class ReproducingDraws:
+    """A bootstrap rng stand-in whose first `k` resamples are the pooled sample in its own order (d* = d_obs,
+    counted as reaching it) and the rest OneValueDraws' (d* = 0): for a positive d_obs, p = (1 + k) / (1 + B)."""
+
+    def __init__(self, k: int):
+        self.k = k
+
+    def integers(self, low, high, size):
+        draws = np.zeros(size, dtype=np.int64)
+        draws[: self.k] = np.arange(high)
+        return draws
+
+
+def one_value_rng(seed, *key):
+    """stats.stable_rng's stand-in for a fixture: the p-values it gives are fixed by construction, not by
+    NumPy's random stream: p = 1 / (1 + B) where the variant's median is above the baseline's, else 1."""
+    return OneValueDraws()

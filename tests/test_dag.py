@@ -3,9 +3,12 @@
 import re
 import time
 
+import pytest
 import yaml
+from shared_glue import GLUE
 
-from tests.workspace import REPO, make_workspace, planned_jobs, snakemake
+from tests.test_config import PROFILE_LINE, TUNING
+from tests.workspace import REPO, deep_merge, make_workspace, planned_jobs, snakemake
 
 
 def test_paper_dag_has_every_run_of_the_paper(tmp_path):
@@ -46,19 +49,20 @@ def test_lint_is_clean():
     assert "Congratulations, your workflow is in a good condition!" in result.stdout + result.stderr
 
 
-GLUE = REPO.parent / "shared" / "glue"
+def test_glue_minilm_config_without_the_data_is_refused(tmp_path):
+    """The study's config pointed at a folder that does not exist: one line naming the key, nothing planned."""
+    absent = tmp_path / "no-glue"
+    root = make_workspace(tmp_path / "ws", {"data": {"glue_tsv_dir": str(absent)}},
+                          config="workflow/configs/glue-minilm.yaml")
+    result = snakemake(root, "-n")
+    assert (result.returncode, result.stderr) == (
+        1, f"{PROFILE_LINE}\nconfig error: data.glue_tsv_dir: {absent} is not a directory\n")
 
 
+@pytest.mark.glue
 def test_glue_minilm_config_dag(tmp_path):
-    """The study's config (../shared/glue, MiniLM) plans its five tasks; refused cleanly without the data."""
-    root = make_workspace(tmp_path, config="workflow/configs/glue-minilm.yaml")
-    if not GLUE.is_dir():
-        result = snakemake(root, "-n")
-        assert result.returncode == 1 and "config error: data.glue_tsv_dir:" in result.stderr
-        return
-    config = yaml.safe_load((root / "config.yaml").read_text())
-    config["data"]["glue_tsv_dir"] = str(GLUE)
-    (root / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
+    """The study's config (../shared/glue, MiniLM) plans its five tasks."""
+    root = make_workspace(tmp_path, {"data": {"glue_tsv_dir": str(GLUE)}}, config="workflow/configs/glue-minilm.yaml")
     jobs = planned_jobs(root)
     # 3 seeds; per-task single runs: Single's one-value alpha grid (5 tasks); multi-task (6 epochs): Multi,
     # Single->Multi, lambda = 0. Single's runs are selected from the grid; Single at seed 0 teaches. WNLI is
@@ -92,8 +96,9 @@ def test_config_without_tables_plans_table1_only(tmp_path):
 
 def test_demo_trains_each_variant_in_one_job_and_its_chains_first(tmp_path):
     """The demo (`seed_jobs: per_variant`): one training job per variant, holding every seed's spec, and the
-    variants with students ask to start first; `per_seed` plans a job per seed."""
-    root = make_workspace(tmp_path)
+    variants with students ask to start first; `per_seed` plans a job per seed. The priorities are worked out
+    for tests/test_config.py's TUNING (test_variants.py has the formula)."""
+    root = make_workspace(tmp_path, TUNING)
     jobs = planned_jobs(root)
     assert jobs["train"] == 15  # 15 trained variants + Single's one grid variant - Single itself (selected)
     shown = snakemake(root, "-n", "-p", "results/runs/single-multi/2/all/metrics.json").stdout
@@ -103,5 +108,6 @@ def test_demo_trains_each_variant_in_one_job_and_its_chains_first(tmp_path):
     assert job.count('"name": "single-multi seed ') == 3  # the specs of seeds 0, 1, 2
     assert "priority: 242" in job  # 2 students deep (Single->Multi->Single->Multi) x 100 + length 42
     assert "priority: 1000" in shown  # the teacher logits it needs
-    per_seed = planned_jobs(make_workspace(tmp_path / "per_seed", {"training": {"seed_jobs": "per_seed"}}))
+    per_seed = deep_merge(TUNING, {"training": {"seed_jobs": "per_seed"}})
+    per_seed = planned_jobs(make_workspace(tmp_path / "per_seed", per_seed))
     assert per_seed["train"] == 15 * 3

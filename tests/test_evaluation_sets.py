@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from shared_glue import GLUE
 
 from bam_core.cli import main as bam
 from bam_core.data import glue_hub, glue_tsv, synthetic
@@ -18,7 +19,6 @@ from bam_core.experiment.variants import absent_test_files
 from bam_core.io import write_json
 from tests.test_config import REPO, demo_config, plan_of
 
-GLUE = Path(__file__).resolve().parents[2] / "shared" / "glue"
 PARSES = "\t".join(["(parse)"] * 4)  # MNLI's binary parses and parses of both sentences: not read
 
 
@@ -89,7 +89,6 @@ def test_missing_mismatched_test_file_is_recorded_absent_and_a_missing_dev_file_
 
 
 @pytest.mark.glue
-@pytest.mark.skipif(not GLUE.is_dir(), reason="../shared/glue not available")
 def test_shared_glue_evaluation_sets_equal_source_md():
     """SOURCE.md: MNLI's complete mismatched dev set and no mismatched test file; AX's 1,104 unlabelled rows."""
     mm = glue_tsv.load(get_task("MNLI-mm"), GLUE)

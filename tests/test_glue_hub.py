@@ -6,13 +6,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from shared_glue import GLUE
 
 from bam_core.data import glue_hub, glue_tsv
 from bam_core.data.splits import fingerprint
 from bam_core.data.tasks import get_task
 from bam_core.errors import BamError
-
-GLUE = Path(__file__).resolve().parents[2] / "shared" / "glue"
 
 
 @pytest.fixture(autouse=True)

@@ -1,17 +1,15 @@
 """The GLUE TSV source: the real files of ../shared/glue (row counts and labels of its SOURCE.md) and
 hand-written fixtures for every error message."""
 
+import re
 from collections import Counter
-from pathlib import Path
 
 import pytest
+from shared_glue import FOLDERS, GLUE, glue_or_skip
 
 from bam_core.data import glue_tsv
 from bam_core.data.tasks import get_task
 from bam_core.errors import BamError
-
-GLUE = Path(__file__).resolve().parents[2] / "shared" / "glue"
-needs_glue = pytest.mark.skipif(not (GLUE / "CoLA").is_dir(), reason="../shared/glue not available")
 
 # SOURCE.md's table: rows per split (header excluded); None: no test file there (MNLI's, QQP's).
 ROWS = {
@@ -25,7 +23,6 @@ def load(name, split, glue_dir=GLUE):
     return glue_tsv.load_split(get_task(name), glue_dir, split)
 
 
-@needs_glue
 @pytest.mark.glue
 @pytest.mark.parametrize("name", sorted(ROWS))
 def test_row_counts_equal_source_md(name):
@@ -35,7 +32,6 @@ def test_row_counts_equal_source_md(name):
         assert tables["test"].column("label").null_count == ROWS[name][2]
 
 
-@needs_glue
 @pytest.mark.glue
 def test_label_distributions_equal_source_md():
     def counts(name, split):
@@ -63,7 +59,6 @@ def test_label_distributions_equal_source_md():
     assert min(scores) == 0.0 and max(scores) == 5.0
 
 
-@needs_glue
 @pytest.mark.glue
 def test_first_rows_are_what_the_files_say():
     assert load("CoLA", "train").slice(0, 1).to_pylist() == [{
@@ -174,3 +169,18 @@ def test_empty_split_is_refused(tmp_path, text):
     with pytest.raises(BamError) as err:
         load("RTE", "dev", tmp_path)
     assert str(err.value) == f"{tmp_path / 'RTE' / 'dev.tsv'}: no rows"
+
+
+def test_without_glue_ci_fails_and_elsewhere_skips(tmp_path, monkeypatch):
+    """The gate of every test marked glue (tests/conftest.py): a partial folder counts as absent."""
+    (tmp_path / "CoLA").mkdir()
+    monkeypatch.setenv("CI", "true")
+    where = re.escape(str(tmp_path))
+    with pytest.raises(pytest.fail.Exception, match=rf"^CI=true but \.\./shared/glue \({where}\) lacks SST-2, MRPC,"):
+        glue_or_skip(tmp_path)
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match=r"lacks SST-2, MRPC, STS-B, QQP, MNLI, QNLI, RTE, WNLI, diagnostic$"):
+        glue_or_skip(tmp_path)
+    for name in FOLDERS:
+        (tmp_path / name).mkdir(exist_ok=True)
+    glue_or_skip(tmp_path)  # complete: the test runs

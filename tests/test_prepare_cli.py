@@ -1,19 +1,16 @@
 """`bam prepare` and the data format behind it: files, metadata, content fingerprint, all-or-nothing writes."""
 
-from pathlib import Path
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from shared_glue import GLUE
 
 from bam_core.cli import main as bam
 from bam_core.data.splits import encode_labels, fingerprint, float32_precision, make_split, read_split
 from bam_core.data.tasks import get_task
 from bam_core.errors import BamError
 from bam_core.io import parquet_metadata
-
-GLUE = Path(__file__).resolve().parents[2] / "shared" / "glue"
 
 
 def prepare(tmp_path, task, *options):
@@ -75,7 +72,7 @@ def test_empty_or_undecodable_dev_is_one_line_and_writes_nothing(tmp_path, capsy
     assert not (tmp_path / "RTE").exists() or list((tmp_path / "RTE").iterdir()) == []
 
 
-@pytest.mark.skipif(not (GLUE / "MRPC").is_dir(), reason="../shared/glue not available")
+@pytest.mark.glue
 def test_glue_tsv_source_on_the_real_files(tmp_path):
     assert prepare(tmp_path, "MRPC", "--source", "glue_tsv", "--glue-dir", str(GLUE)) == 0
     assert [read_split(tmp_path / "MRPC", s).num_rows for s in ("train", "dev", "test")] == [3668, 408, 1725]

@@ -15,6 +15,7 @@ import sys
 import time
 
 import pandas as pd
+import pytest
 import yaml
 
 from tests.workspace import REPO, make_workspace, snakemake, write_config
@@ -53,6 +54,7 @@ def kill_mid_training(root, timeout=300):
         driver.wait()
 
 
+@pytest.mark.full
 def test_crash_of_snakemake_recovers_with_unlock_and_the_same_command(tmp_path):
     crashed = workspace(tmp_path / "crashed")
     data = snakemake(crashed, "--cores", "2", "--omit-from", "train")

@@ -175,6 +175,7 @@ def demo_runs(tmp_path_factory, slurm):
     return SimpleNamespace(local=local, slurm=on_slurm, slurm_returncode=run.returncode, slurm_stderr=slurm_stderr)
 
 
+@pytest.mark.full
 @pytest.mark.slurm
 def test_slurm_run_equals_local_run(demo_runs):
     assert demo_runs.slurm_returncode == 0, demo_runs.slurm_stderr[-3000:]
@@ -184,6 +185,7 @@ def test_slurm_run_equals_local_run(demo_runs):
     assert_same_results(read_results(DEMO, demo_runs.slurm), read_results(DEMO, demo_runs.local))
 
 
+@pytest.mark.full
 @pytest.mark.slurm
 def test_failing_job_fails_the_run_and_names_its_log(slurm, tmp_path):
     done = run_snakemake(TOY, tmp_path, "slurm", slurm, TOY.fail_config, "--retries", "0", TOY.fail_target)
@@ -192,6 +194,7 @@ def test_failing_job_fails_the_run_and_names_its_log(slurm, tmp_path):
     assert f"log: {TOY.fail_log}, {tmp_path}/.snakemake/slurm_logs/" in done.stderr
 
 
+@pytest.mark.full
 @pytest.mark.slurm
 def test_profile_without_partition_or_with_gpu_on_cpu_partition(slurm, tmp_path):
     """The real Snakefile's onstart check: exit 1 naming the profile key, before anything is submitted."""
@@ -210,6 +213,7 @@ def test_profile_without_partition_or_with_gpu_on_cpu_partition(slurm, tmp_path)
         assert not (workdir / "results").exists()
 
 
+@pytest.mark.full
 @pytest.mark.slurm
 def test_preempted_training_job_resumes_and_equals_uninterrupted_run(slurm, demo_runs, tmp_path):
     """A copy of the local run without Multi's seed-0 run (a long one): SLURM retrains it, the test
@@ -236,6 +240,7 @@ def test_preempted_training_job_resumes_and_equals_uninterrupted_run(slurm, demo
     assert_same_results(read_results(DEMO, workdir), read_results(DEMO, demo_runs.local))
 
 
+@pytest.mark.full
 @pytest.mark.slurm
 @pytest.mark.slow
 def test_job_killed_at_time_limit_is_retried_with_more_time_and_resumes(slurm, tmp_path_factory):
@@ -253,11 +258,12 @@ def test_job_killed_at_time_limit_is_retried_with_more_time_and_resumes(slurm, t
     assert read_results(TOY, workdir) == read_results(TOY, reference)
 
 
+@pytest.mark.full
 @pytest.mark.slurm
 def test_job_killed_for_memory_is_retried_with_more_memory_and_resumes(slurm, tmp_path_factory):
     reference = tmp_path_factory.mktemp("local_memory")
     done = run_snakemake(TOY, reference, "local", slurm,
-                         {**TOY.memory_config, **TOY.reference_config, "hold_mb": 0})
+                         {**TOY.memory_config, **TOY.reference_config, "peak_mb": 0})
     assert done.returncode == 0, done.stderr[-3000:]
     workdir = tmp_path_factory.mktemp("memory")
     done = run_snakemake(TOY, workdir, "slurm", slurm, TOY.memory_config)

@@ -9,6 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from shared_glue import GLUE
 
 from bam_core.cli import main as bam
 from bam_core.data.splits import ABSENT_KEY
@@ -30,7 +31,6 @@ GLUE_TEST_ROWS = {"CoLA.tsv": 1063, "SST-2.tsv": 1821, "MRPC.tsv": 1725, "STS-B.
                   "AX.tsv": 1104}
 TASK_OF = {"MNLI-m.tsv": "MNLI"}  # the rest: the file name without .tsv
 CLASSES = {"CoLA": 2, "SST-2": 2, "MRPC": 2, "QQP": 2, "MNLI": 3, "MNLI-mm": 3, "AX": 3, "QNLI": 2, "RTE": 2}
-GLUE = Path(__file__).resolve().parents[2] / "shared" / "glue"
 
 
 def task_of(name: str) -> str:
@@ -115,7 +115,7 @@ def test_real_glue_row_counts(tmp_path):
     check_server_format(tmp_path / "submission.zip", GLUE_TEST_ROWS)
 
 
-@pytest.mark.skipif(not GLUE.is_dir(), reason="../shared/glue not available")
+@pytest.mark.glue
 def test_typed_row_counts_equal_the_glue_test_files():
     """The counts above against ../shared/glue's test files, where it has them (no MNLI, QQP or diagnostic/)."""
     from bam_core.data import glue_tsv

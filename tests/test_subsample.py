@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from shared_glue import GLUE
 
 from bam_core.cli import main as bam
 from bam_core.data.splits import fingerprint, read_split, subsample
@@ -15,7 +16,6 @@ from bam_core.io import parquet_metadata
 from bam_core.reporting import stats, tables, train_sizes
 
 FIXTURES = Path(__file__).parent / "fixtures"
-GLUE = Path(__file__).resolve().parents[2] / "shared" / "glue"
 
 
 def letters(n: int) -> pa.Table:
@@ -71,7 +71,6 @@ def test_cap_below_one_is_refused(tmp_path, capsys):
 
 
 @pytest.mark.glue
-@pytest.mark.skipif(not (GLUE / "SST-2").is_dir(), reason="../shared/glue absent")
 def test_real_sst2_capped(tmp_path):
     assert bam(["prepare", "SST-2", "--out-dir", str(tmp_path / "SST-2"), "--source", "glue_tsv",
                 "--glue-dir", str(GLUE), "--max-train-examples", "8000"]) == 0
@@ -79,7 +78,6 @@ def test_real_sst2_capped(tmp_path):
 
 
 @pytest.mark.glue
-@pytest.mark.skipif(not (GLUE / "MNLI").is_dir(), reason="../shared/glue absent")
 def test_real_mnli_is_a_subset_capped_again_and_has_no_test_file(tmp_path):
     """SOURCE.md: MNLI's train.tsv is 32,299 of GLUE's 392,702 pairs, its dev set whole, its test file absent;
     QQP's dev is 7,600 of 40,430. Table 1's cell and notes say all of it."""

@@ -19,14 +19,19 @@ SIZES = {"CoLA": 8551, "STS-B": 5749, "RTE": 2490}
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """stats for every table + `bam tables` on the fixture scores; returns the output folder."""
+    """stats for every table + `bam tables` on the fixture scores; returns the output folder. Table 1's bootstrap
+    draws are hand_report.one_value_rng's, so its stars are fixed by construction, not by NumPy's random stream:
+    p = 1/10001 where a median is above the baseline's, else 1; Holm over the table's 24 tests gives 24/10001
+    (two stars) to a cell above both baselines."""
     root = tmp_path_factory.mktemp("report")
     for task, n in SIZES.items():
         (root / "data" / task).mkdir(parents=True)
         pd.DataFrame({"idx": np.arange(n)}).to_parquet(root / "data" / task / "train.parquet")
     common = ["--scores", str(FIXTURES / "scores.parquet"), "--settings", str(FIXTURES / "report_settings.json")]
-    for name in ("table1", "table3", "table4", "table5"):
-        assert stats.main([name, *common, "--out", str(root / "stats" / f"{name}.parquet")]) == 0
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(stats, "stable_rng", hand_report.one_value_rng)
+        for name in ("table1", "table3", "table4", "table5"):
+            assert stats.main([name, *common, "--out", str(root / "stats" / f"{name}.parquet")]) == 0
     assert tables.main([*common, "--stats-dir", str(root / "stats"), "--data-dir", str(root / "data"),
                         "--out-dir", str(root / "tables")]) == 0
     return root
@@ -37,20 +42,26 @@ def test_table_equals_checked_in_latex(built, name):
     assert (built / "tables" / f"{name}.tex").read_text() == (FIXTURES / "expected" / f"{name}.tex").read_text()
 
 
-@pytest.fixture
-def by_hand(tmp_path, monkeypatch):
-    """The tables of tests/hand_report.py (B = 999; every bootstrap resample gives d* = 0): name -> LaTeX."""
+def hand_tables(tmp_path) -> dict[str, str]:
+    """stats and `bam tables` on tests/hand_report.py's scores (B = 999) under whatever rng stand-in the test set:
+    name -> LaTeX."""
     (tmp_path / "data" / "RTE").mkdir(parents=True)
     pd.DataFrame({"idx": np.arange(hand_report.RTE_TRAIN_SIZE)}).to_parquet(tmp_path / "data" / "RTE" / "train.parquet")
     hand_report.scores().to_parquet(tmp_path / "scores.parquet")
     (tmp_path / "settings.json").write_text(json.dumps(hand_report.settings(bootstrap_resamples=999)))
-    monkeypatch.setattr(stats, "stable_rng", lambda *key: hand_report.OneValueDraws())
     common = ["--scores", str(tmp_path / "scores.parquet"), "--settings", str(tmp_path / "settings.json")]
     for name in ("table1", "table3", "table4", "table5"):
         assert stats.main([name, *common, "--out", str(tmp_path / "stats" / f"{name}.parquet")]) == 0
     assert tables.main([*common, "--stats-dir", str(tmp_path / "stats"), "--data-dir", str(tmp_path / "data"),
                         "--out-dir", str(tmp_path / "tables")]) == 0
     return {name: (tmp_path / "tables" / f"{name}.tex").read_text() for name in ("table1", "table3", "table4", "table5")}
+
+
+@pytest.fixture
+def by_hand(tmp_path, monkeypatch):
+    """The tables of tests/hand_report.py, every bootstrap resample giving d* = 0: name -> LaTeX."""
+    monkeypatch.setattr(stats, "stable_rng", lambda *key: hand_report.OneValueDraws())
+    return hand_tables(tmp_path)
 
 
 def test_table1_by_hand(by_hand):
@@ -79,13 +90,20 @@ def test_table5_by_hand(by_hand):
     assert "(1) & Single & RTE & 71.5 & -- \\\\\n(2) & Single$\\rightarrow$Multi & RTE+MNLI & 83.5 & 1 \\\\" in by_hand["table5"]
 
 
-def test_table1_stars_use_the_larger_holm_p(built):
-    # Single->Multi on Avg: both Holm p's below .01 but not both below .001 -> two stars.
-    t1, _ = stats.read_stats(built / "stats" / "table1.parquet")
-    cell = t1[(t1.variant == "single-multi") & (t1.task == "Avg")]
-    worst = cell["p_holm"].max()
-    assert 0.001 <= worst < 0.01
-    assert "Single$\\rightarrow$Multi & 78.9$^{**}$ &" in (built / "tables" / "table1.tex").read_text()
+def test_table1_stars_use_the_larger_holm_p(tmp_path, monkeypatch):
+    """tests/hand_report.py with 9 of B = 999 resamples reproducing d_obs against Multi and none against Single:
+    p = 10/1000 vs Multi and 1/1000 vs Single (Avg and RTE alike). Holm over the 4 tests: the two 0.001's
+    get 4 x 0.001 = 0.004 (below .01: two stars), the two 0.01's get max(0.004, 2 x 0.01) = 0.02 (one star).
+    The cell takes the larger, Multi's: one star; the smaller would give two."""
+    def rng(seed, table, variant, baseline, task):
+        return hand_report.OneValueDraws() if baseline == "single" else hand_report.ReproducingDraws(9)
+
+    monkeypatch.setattr(stats, "stable_rng", rng)
+    tex = hand_tables(tmp_path)["table1"]
+    out, _ = stats.read_stats(tmp_path / "stats" / "table1.parquet")
+    holm = out.set_index(["baseline", "task"])["p_holm"]
+    np.testing.assert_allclose([holm["single", "Avg"], holm["multi", "Avg"]], [0.004, 0.02], rtol=1e-12)
+    assert "Single$\\rightarrow$Multi & 83.5$^{*}$ & 83.5$^{*}$ \\\\" in tex
 
 
 def test_all_tables_is_a_standalone_document(built):
@@ -179,9 +197,8 @@ def test_stats_from_other_settings_are_an_error(built, tmp_path):
         tables.main(args)
 
 
-def test_extensions_table_has_table1_columns_without_the_size_row(tmp_path):
-    import json
-
+def test_extensions_table_has_table1_columns_without_the_size_row(tmp_path, monkeypatch):
+    monkeypatch.setattr(stats, "stable_rng", hand_report.one_value_rng)  # stars fixed by construction
     raw = json.loads((FIXTURES / "report_settings.json").read_text())
     raw["tables"] = {"extensions": {"variants": ["single", "multi", "single-multi"], "baselines": ["single", "multi"]}}
     (tmp_path / "settings.json").write_text(json.dumps(raw))
@@ -193,4 +210,5 @@ def test_extensions_table_has_table1_columns_without_the_size_row(tmp_path):
     assert "\\caption{Beyond the paper:" in tex and "\\label{tab:extensions}" in tex and "|D|" not in tex
     # Multi's RTE scores over 20 seeds, sorted: ... 82.5 (10th), 82.5 (11th) ...: median 82.5
     assert "Multi & 77.4 & 60.0 & 89.8 & 82.5 \\\\" in tex
-    assert "Single$\\rightarrow$Multi & 78.9$^{**}$ &" in tex  # starred against both baselines
+    # above both baselines in every column but STS-B: p = 1/10001 per test, Holm over the table's 8: 8/10001, three stars
+    assert "Single$\\rightarrow$Multi & 78.9$^{***}$ & 62.9$^{***}$ & 89.7 & 83.8$^{***}$ \\\\" in tex

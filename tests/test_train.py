@@ -78,21 +78,28 @@ def test_a_run_that_does_not_teach_has_no_train_logits(tmp_path):
         ("MRPC", "dev", False): 120, ("RTE", "dev", False): 120}
 
 
-def test_multi_task_beats_the_majority_class(tmp_path):
+@pytest.mark.full  # 6 tasks x 6 epochs: the longest training of this module
+def test_multi_task_training_learns_most_tasks(tmp_path):
+    """One multi-task model learns the tiny suite: at least 4 of its 6 tasks clear the majority class by 10 points
+    (STS-B: Spearman above 50), at the default seed. Not all 6: this 2-layer model, like the demo's, leaves a
+    small task at its majority class on some seeds whatever the code (2026-12-07, seed 0: MRPC 45.8 against a
+    majority of 54.2, the other five learnt: CoLA, SST-2, RTE 100, MNLI 63.3, STS-B 80.7; seed 1 learns all six;
+    torch's Adam at lr 2e-3 also leaves seed 0's MRPC). Broken task mixing, heads or losses leave most tasks there."""
     # 5e-4 x 6 epochs: BERT's Adam (no bias correction) takes larger early steps than AdamW, which learnt all at
     #   2e-3; with task-mixed batches and the reference's epoch, 1e-3 x 6 epochs diverges (every task at chance)
-    #   and 5e-4 x 4 epochs leaves STS-B unlearnt (Spearman 12). The tiny model sometimes leaves one task at its
-    #   majority class: with packed batches, seed 0 does so on MRPC (45.8) and MNLI (63.3), seed 1 learns all
-    spec = tiny_spec(tmp_path, tasks=["CoLA", "SST-2", "MRPC", "STS-B", "MNLI", "RTE"], epochs=6, lr=5e-4, seed=1)
+    #   and 5e-4 x 4 epochs leaves STS-B unlearnt (Spearman 12)
+    spec = tiny_spec(tmp_path, tasks=["CoLA", "SST-2", "MRPC", "STS-B", "MNLI", "RTE"], epochs=6, lr=5e-4)
     metrics = run(spec)
     dev = predictions(spec).query("split == 'dev'")
+    learnt = {}
     for task, rows in dev.groupby("task"):
         if task == "STS-B":
-            assert metrics["tasks"][task]["score"] > 50
+            learnt[task] = metrics["tasks"][task]["score"] > 50
             continue
         majority = 100 * rows.label.value_counts(normalize=True).max()
         score = metrics["tasks"][task]["score"] if task != "CoLA" else 100 * (rows.prediction == rows.label).mean()
-        assert score > majority + 10, (task, score, majority)
+        learnt[task] = score > majority + 10
+    assert len(learnt) == 6 and sum(learnt.values()) >= 4, (learnt, metrics["tasks"])
 
 
 def test_same_seed_same_predictions_single_mode(tmp_path):
@@ -124,6 +131,7 @@ def wait_for_checkpoint(proc, spec):
         time.sleep(0.01)
 
 
+@pytest.mark.full  # two processes of `bam train`, one killed mid-run (test_recovery does it through Snakemake)
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
 def test_killed_run_resumes_to_identical_predictions(reference, tmp_path, sig):
     ref_spec, _ = reference

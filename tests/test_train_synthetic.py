@@ -1,6 +1,7 @@
 """`bam train` on the project's own synthetic suite: prepare -> demo-encoder -> tokenize -> train (slow)."""
 
 import pandas as pd
+import pytest
 import torch
 
 from bam_core.data import demo_encoder, prepare, tokens
@@ -8,6 +9,7 @@ from bam_core.method.spec import spec_from_dict
 from bam_core.method.train import train
 
 torch.set_num_threads(1)
+pytestmark = pytest.mark.full  # the suite built, then 15 epochs of training
 TASKS = ["CoLA", "SST-2", "MRPC", "STS-B", "RTE"]
 
 

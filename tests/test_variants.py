@@ -1,4 +1,5 @@
-"""The run table the workflow expands from the variants: known counts, settings and wiring."""
+"""The run table the workflow expands from the variants: known counts, settings and wiring, on the demo's variants
+with the tests' own numbers (tests/test_config.py's TUNING), so that retuning config.yaml breaks none of them."""
 
 import pytest
 import yaml
@@ -9,14 +10,14 @@ from bam_core.experiment.schedule import scheduling_priority, students_below
 from bam_core.experiment.scores import collect
 from bam_core.io import write_json
 from bam_core.method.spec import fill_alpha
-from tests.test_config import REPO, demo_config, plan_of, with_ensemble
+from tests.test_config import REPO, plan_of, tuned_config, with_ensemble
 
 
 def test_demo_runs_per_variant():
-    plan = plan_of(demo_config())
+    plan = plan_of(tuned_config())
     assert plan.trained == [v for v in plan.variants if v != "single"]
     assert len(plan.runs()) == 16 * 3  # 15 reported variants + 1 grid variant, one `all` group each, 3 seeds
-    per_task = demo_config()
+    per_task = tuned_config()
     per_task["training"]["single_task_jobs"] = "per_task"
     plan = plan_of(per_task)
     assert plan.groups("single-single") == ["CoLA", "SST-2", "MRPC", "STS-B", "QQP", "MNLI", "QNLI", "RTE"]
@@ -27,7 +28,7 @@ def test_demo_runs_per_variant():
 
 
 def test_training_priority_is_the_longest_chain_of_students_then_the_length():
-    plan = plan_of(demo_config())
+    plan = plan_of(tuned_config())
     # Single teaches Single->Multi, which teaches Single->Multi->Single (and inits Single->Multi + ft),
     # which teaches Single->Multi->Single->Multi; Multi teaches Multi->Multi and inits Multi + ft
     assert {v: students_below(plan, v) for v in ("single", "single.alpha0.9", "single-multi", "single-multi-single",
@@ -41,7 +42,7 @@ def test_training_priority_is_the_longest_chain_of_students_then_the_length():
 
 
 def test_spec_settings_of_a_distilled_and_a_finetuned_run():
-    plan = plan_of(demo_config())
+    plan = plan_of(tuned_config())
     spec = plan.spec_settings("single-multi", 2, "all", "results/encoders/demo-tiny", "results/tokens/demo-tiny")
     assert spec["teacher_logits"] == "results/teachers/single/0/logits.parquet"  # teacher_seed: first
     assert (spec["lr"], spec["batch_size"], spec["layerwise_lr_decay"], spec["annealing"]) == (2e-3, 64, 0.9, "linear")
@@ -58,10 +59,10 @@ def test_spec_settings_of_a_distilled_and_a_finetuned_run():
 def test_min_steps_reaches_single_task_runs_and_is_absent_where_unset():
     """training.single.min_steps reaches Single and the fine-tuning after multi-task training (the single mode's
     settings); unset (the paper's configs) it is not in a spec at all, so adding the key reran nothing."""
-    plan = plan_of(demo_config())
-    demo = {v: plan.spec_settings(v, 0, "all", "enc", "tok").get("min_steps")
-            for v in ("single.alpha0.9", "single-single", "multi-ft", "multi", "single-multi")}
-    assert demo == {"single.alpha0.9": 120, "single-single": 120, "multi-ft": 0, "multi": None, "single-multi": None}
+    plan = plan_of(tuned_config())
+    tuned = {v: plan.spec_settings(v, 0, "all", "enc", "tok").get("min_steps")
+             for v in ("single.alpha0.9", "single-single", "multi-ft", "multi", "single-multi")}
+    assert tuned == {"single.alpha0.9": 120, "single-single": 120, "multi-ft": 0, "multi": None, "single-multi": None}
     paper = plan_of(yaml.safe_load((REPO / "workflow" / "configs" / "paper.yaml").read_text()))
     assert not any("min_steps" in paper.spec_settings(v, 0, "all", "enc", "tok") for v in paper.trained)
 
@@ -70,18 +71,18 @@ def test_execution_settings_stay_out_of_the_specs():
     """Checkpoint cadence and threads reach `bam train` beside the specs (which decide reruns), not in them."""
     from bam_core.method.spec import EXECUTION_KEYS
 
-    config = demo_config()
+    config = tuned_config()
     config["training"].update(checkpoint_every=7, checkpoint_minutes=0, num_threads=None)
     plan = plan_of(config)
     assert plan.execution_settings() == {"checkpoint_every": 7, "checkpoint_minutes": 0, "num_threads": None}
     assert set(plan.execution_settings()) == set(EXECUTION_KEYS)
     spec = plan.spec_settings("multi", 0, "all", "e", "t")
     assert not set(EXECUTION_KEYS) & set(spec)
-    assert spec == plan_of(demo_config()).spec_settings("multi", 0, "all", "e", "t")
+    assert spec == plan_of(tuned_config()).spec_settings("multi", 0, "all", "e", "t")
 
 
 def test_teacher_seed_same_pairs_seeds():
-    config = demo_config()
+    config = tuned_config()
     config["variants"]["single-multi"]["teacher_seed"] = "same"
     plan = plan_of(config)
     assert plan.teacher_seeds("single-multi", 2) == (2,)
@@ -90,7 +91,7 @@ def test_teacher_seed_same_pairs_seeds():
 
 
 def test_ensemble_teacher_seeds_name_its_file():
-    config = with_ensemble(demo_config())
+    config = with_ensemble(tuned_config())
     plan = plan_of(config)  # single-ensemble-multi: teacher_seed all
     assert plan.teacher_seeds("single-ensemble-multi", 1) == (0, 1, 2)
     assert plan.teacher_logits("single-ensemble-multi", 1) == "results/teachers/single/0+1+2/logits.parquet"
@@ -101,7 +102,7 @@ def test_ensemble_teacher_seeds_name_its_file():
 
 
 def test_only_runs_that_teach_predict_train():
-    plan = plan_of(with_ensemble(demo_config()))
+    plan = plan_of(with_ensemble(tuned_config()))
     # teachers in the demo: Single (first seed; all seeds for the ensemble) through its grid variant,
     # Multi, Single->Multi and Single->Multi->Single at the first seed
     teaching = {(v, s) for v, s, _ in plan.runs(plan.trained) if plan.predict_train(v, s)}
@@ -118,7 +119,7 @@ def test_only_runs_that_teach_predict_train():
 
 
 def test_teachers_predict_swapped_pairs_only_for_doubling_students():
-    config = demo_config()
+    config = tuned_config()
     plan = plan_of(config)
     assert not plan.predict_swapped("multi", 0)
     config["variants"]["multi-multi"]["settings"] = {"double_unordered": True}
@@ -206,7 +207,7 @@ def test_select_single_takes_each_task_from_its_chosen_run(tmp_path):
 
 
 def test_table5_trained_on_a_single_task_variant_is_the_task_alone():
-    settings = plan_of(demo_config()).report_settings(with_statistics=True)
+    settings = plan_of(tuned_config()).report_settings(with_statistics=True)
     assert settings["tables"]["table5"]["training_tasks"] == {
         "single-single": ["RTE"], "rte-mnli": ["RTE", "MNLI"], "rte-qqp-cola-sst2": ["RTE", "QQP", "CoLA", "SST-2"],
         "single-multi": ["CoLA", "SST-2", "MRPC", "STS-B", "QQP", "MNLI", "QNLI", "RTE"]}
