@@ -33,7 +33,7 @@ pytestmark = [pytest.mark.full, pytest.mark.method_effect]
 TASKS = ["MNLI", "RTE", "QQP", "MRPC"]
 SEEDS = list(range(8))
 # Per-seed differences measured (2026-12-07, seeds 0-7, 2 cores of a KVM machine, torch 2.13 CPU; and seeds 0-2
-# on 2 cores of an AMD EPYC, Zen 3, at commit 53185b5's settings):
+# on 2 cores of an AMD EPYC, Zen 3):
 #   Single->Multi - Multi      +1.0 +4.6 +0.9 +3.6 +1.6 +1.8 +1.8 +1.2 (mean +2.1); +2.3 +2.8 +6.0
 #   Single->Multi - shuffled   +3.8 +33.1 +25.8 +5.8 +2.4 +3.1 +5.2 +7.5 (median +5.5); +6.5 +8.3 +23.0
 #   shuffled - Multi           -2.8 -28.4 -24.9 -2.2 -0.8 -1.3 -3.3 -6.3 (mean -8.8); -4.2 -5.5 -17.0

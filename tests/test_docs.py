@@ -16,6 +16,7 @@ accept, and no file speaks of how the project was worked on.
 from __future__ import annotations
 
 import re
+import shutil
 import shlex
 import subprocess
 import sys
@@ -31,10 +32,6 @@ except ModuleNotFoundError:  # 3.10: the pip commands go unchecked
 from tests.workspace import REPO, make_workspace, snakemake
 
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")), REPO / "demo-tuning" / "README.md"]
-# Pages written on other branches, linked before they land: missing, they make the link test xfail, not fail.
-PENDING = {"docs/own-tasks.md"}
-# pytest options added on another branch (the two test tiers): missing, they make the command test xfail.
-PENDING_PYTEST_OPTIONS = {"--full"}
 # Top-level folders whose paths, written as inline code, must exist (results/ is the workflow's output).
 TRACKED_ROOTS = {"bam_core", "benchmarks", "demo-tuning", "docs", "profiles", "scripts", "studies", "tests", "workflow"}
 
@@ -89,10 +86,7 @@ def test_links_and_paths_in_the_docs_exist():
             if not path.exists():
                 rel = path.relative_to(REPO).as_posix() if path.is_relative_to(REPO) else str(path)
                 missing.append((page.relative_to(REPO).as_posix(), written, rel))
-    broken = [m for m in missing if m[2] not in PENDING]
-    assert not broken, "links or paths to nothing: " + "; ".join(f"{p}: {w}" for p, w, _ in broken)
-    if missing:
-        pytest.xfail("linked pages not written yet: " + ", ".join(sorted({m[2] for m in missing})))
+    assert not missing, "links or paths to nothing: " + "; ".join(f"{p}: {w}" for p, w, _ in missing)
 
 
 def test_every_docs_page_is_linked_from_the_readme():
@@ -150,7 +144,7 @@ def test_readme_commands_are_accepted(tmp_path):
     blocks, inline = readme_commands()
     assert any(c[0] == "snakemake" for c in blocks), "the README's code blocks lost their snakemake command"
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())["project"] if tomllib else None
-    pytest_help, workspace, pending, parsed = None, None, [], set()
+    pytest_help, workspace, parsed = None, None, set()
     for command in blocks + inline:
         name, args = command[0], command[1:]
         shown = shlex.join(command)
@@ -178,9 +172,8 @@ def test_readme_commands_are_accepted(tmp_path):
                 pytest_help = subprocess.run([sys.executable, "-m", "pytest", "--help", "-p", "no:cacheprovider"],
                                              cwd=REPO, capture_output=True, text=True).stdout
             for option in (a.split("=")[0] for a in command[3:] if a.startswith("--")):
-                if not re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", pytest_help):
-                    assert option in PENDING_PYTEST_OPTIONS, f"{shown}: pytest does not know {option}"
-                    pending.append(option)
+                assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", pytest_help), (
+                    f"{shown}: pytest does not know {option}")
         elif name == "python":
             assert (REPO / args[0]).is_file(), f"{shown}: no {args[0]}"
         elif name == "bash":
@@ -198,8 +191,6 @@ def test_readme_commands_are_accepted(tmp_path):
                 assert result.returncode == 0 or data_missing, f"{shown} -n failed:\n{result.stdout}{result.stderr}"
         else:
             pytest.fail(f"the README runs {name}, which this test does not know how to check: {shown}")
-    if pending:
-        pytest.xfail(f"pytest options the README documents before they land: {sorted(set(pending))}")
 
 
 def test_docs_commands_parse():
@@ -220,8 +211,10 @@ def test_docs_commands_parse():
 
 
 def scratch_workspace(tmp_path: Path) -> Path:
-    """A copy of the workflow where ../shared/glue resolves as it does beside the repository."""
+    """A copy of the workflow, with the example tasks' files, where ../shared/glue resolves as it does beside
+    the repository."""
     root = make_workspace(tmp_path / "repo")
+    shutil.copytree(REPO / "examples", root / "examples")
     shared = REPO.parent / "shared"
     if shared.is_dir():
         (tmp_path / "shared").symlink_to(shared)
