@@ -1,6 +1,6 @@
 """A stand-in for `bam train`: a loop that checkpoints, stops cleanly on SIGTERM, and resumes.
 
-    python train_toy.py GROUP OUT CHECKPOINT --steps 20 --step-seconds 0.2 [--peak-mb 0]
+    python train_toy.py GROUP OUT CHECKPOINT --steps 20 --step-seconds 0.2 [--hold-mb 0]
 
 Each step folds the step number into a running value; the final value depends only on GROUP and
 --steps, so an interrupted-and-resumed run must end equal to an uninterrupted one.
@@ -21,8 +21,7 @@ args.add_argument("out")
 args.add_argument("checkpoint")
 args.add_argument("--steps", type=int, default=20)
 args.add_argument("--step-seconds", type=float, default=0.2)
-args.add_argument("--peak-mb", type=int, default=0,
-                  help="resident size to grow to from step 3 on (memory-limit tests); 0: no growth")
+args.add_argument("--hold-mb", type=int, default=0, help="memory held from step 3 on (memory-limit tests)")
 args = args.parse_args()
 
 stop = []
@@ -31,19 +30,10 @@ signal.signal(signal.SIGTERM, lambda signum, frame: stop.append(signum))
 ckpt = Path(args.checkpoint)
 state = read_json(ckpt) if ckpt.exists() else {"step": 0, "value": zlib.crc32(args.group.encode())}
 print(f"resuming from step {state['step']}" if state["step"] else "starting at step 0", flush=True)
-
-
-def resident_mb() -> int:
-    """This process's resident size (VmRSS), which the interpreter and its imports set differently per machine."""
-    kb = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmRSS:"))
-    return int(kb.split()[1]) // 1024
-
-
 held = b""
 while state["step"] < args.steps:
-    if state["step"] >= 3 and not held and args.peak_mb:  # grow after a checkpoint exists, as a model's would
-        # Up to a total, not by a fixed amount: the test's margins to SLURM's limits hold whatever the imports take.
-        held = b"\1" * (max(args.peak_mb - resident_mb(), 1) * 2**20)  # bytes, not bytearray: pages touched
+    if state["step"] >= 3 and not held:  # grow after a checkpoint exists, as a model's memory would
+        held = b"\1" * (args.hold_mb * 2**20)  # bytes, not bytearray: the pages must be touched
     if stop:
         write_json(state, ckpt)
         print(f"SIGTERM: checkpoint saved at step {state['step']}", flush=True)
