@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Run, or resume after any interruption, a study in its own git worktree: one training job at a time on
-# 2 cores, at nice 10, runs cut short resuming from their checkpoints (--rerun-incomplete reruns the job,
+# Run, or resume after any interruption, a study in its own git worktree, on that worktree's own bam_core
+# (PYTHONPATH: the installed package may be an editable install of another checkout, which would otherwise
+# be what the Snakefile and every `bam` job import): one training job at a time on 2 cores, at nice 10, runs cut short resuming from their checkpoints (--rerun-incomplete reruns the job,
 # `bam train` picks up its checkpoint). Records the worktree's commit in STUDY_COMMIT for publish_study.sh.
 # With --estimate-after, once the runs are done it prices the same plan (`snakemake estimate`: a
 # calibration on this machine, best with nothing else running) and rebuilds the cost table, which then
@@ -12,6 +13,9 @@ set -euo pipefail
 CONFIG=${1:?give the study config, e.g. workflow/configs/glue8-minilm.yaml}
 ESTIMATE_AFTER=${2:-}
 cd "$(git rev-parse --show-toplevel)"
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+python -c 'import bam_core, os, sys; sys.exit(os.path.dirname(bam_core.__file__) != os.path.join(os.getcwd(), "bam_core"))' \
+    || { echo "bam_core does not import from $PWD" >&2; exit 1; }
 git rev-parse HEAD > STUDY_COMMIT
 echo "$(date -u '+%F %T') start at $(cat STUDY_COMMIT)" >> study.log
 nice -n 10 snakemake --cores 2 --rerun-incomplete --configfile "$CONFIG" >> study.log 2>&1
