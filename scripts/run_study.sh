@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run, or resume after any interruption, a study in its own git worktree, on that worktree's own bam_core
 # (PYTHONPATH: the installed package may be an editable install of another checkout, which would otherwise
-# be what the Snakefile and every `bam` job import): one training job at a time on 2 cores, at nice 10, runs cut short resuming from their checkpoints (--rerun-incomplete reruns the job,
-# `bam train` picks up its checkpoint). Records the worktree's commit in STUDY_COMMIT for publish_study.sh.
+# be what the Snakefile and every `bam` job import): one training job at a time on 2 cores, at nice 10,
+# runs cut short resuming from their checkpoints (--rerun-incomplete reruns the job, `bam train` picks up
+# its checkpoint). Records the worktree's commit in STUDY_COMMIT for publish_study.sh.
 # With --estimate-after, once the runs are done it prices the same plan (`snakemake estimate`: a
 # calibration on this machine, best with nothing else running) and rebuilds the cost table, which then
 # sets the estimate beside the measured hours.
