@@ -263,7 +263,7 @@ def test_job_killed_at_time_limit_is_retried_with_more_time_and_resumes(slurm, t
 def test_job_killed_for_memory_is_retried_with_more_memory_and_resumes(slurm, tmp_path_factory):
     reference = tmp_path_factory.mktemp("local_memory")
     done = run_snakemake(TOY, reference, "local", slurm,
-                         {**TOY.memory_config, **TOY.reference_config, "hold_mb": 0})
+                         {**TOY.memory_config, **TOY.reference_config, "peak_mb": 0})
     assert done.returncode == 0, done.stderr[-3000:]
     workdir = tmp_path_factory.mktemp("memory")
     done = run_snakemake(TOY, workdir, "slurm", slurm, TOY.memory_config)
