@@ -12,19 +12,13 @@ from bam_core.data import glue_hub, glue_tsv
 from bam_core.data.splits import fingerprint
 from bam_core.data.tasks import get_task
 from bam_core.errors import BamError
+from tests.hf_offline import go_offline
 
 
 @pytest.fixture(autouse=True)
 def offline_datasets(tmp_path, monkeypatch):
     """No network, and a throwaway cache instead of ~/.cache/huggingface."""
-    datasets = pytest.importorskip("datasets")
-    cache = tmp_path / "hf-cache"
-    for var, value in {"HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"),
-                       "HF_DATASETS_CACHE": str(cache)}.items():
-        monkeypatch.setenv(var, value)
-    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", cache)
-    monkeypatch.setattr(datasets.config, "HF_DATASETS_OFFLINE", True)
-    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
+    go_offline(tmp_path, monkeypatch)
 
 
 def fixture_glue(root: Path) -> Path:

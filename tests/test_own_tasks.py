@@ -23,6 +23,7 @@ from bam_core.errors import BamError
 from bam_core.experiment.config import check_config
 from bam_core.experiment.variants import Plan, check_data_source
 from tests.workspace import REPO, make_workspace, planned_jobs, snakemake
+from tests.hf_offline import go_offline
 
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 EXAMPLE = "workflow/configs/own-tasks.yaml"
@@ -33,14 +34,7 @@ ROWS = [("a cat sat .", "a cat sat .", "yes", 4.5), ("dogs bark , loudly", "a \"
 @pytest.fixture(autouse=True)
 def offline_datasets(tmp_path, monkeypatch):
     """No network, a throwaway datasets cache, and no declarations from the caller's environment."""
-    datasets = pytest.importorskip("datasets")
-    cache = tmp_path / "hf-cache"
-    for var, value in {"HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"),
-                       "HF_DATASETS_CACHE": str(cache)}.items():
-        monkeypatch.setenv(var, value)
-    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", cache)
-    monkeypatch.setattr(datasets.config, "HF_DATASETS_OFFLINE", True)
-    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
+    go_offline(tmp_path, monkeypatch)
     monkeypatch.delenv(TASKS_ENV, raising=False)
 
 
