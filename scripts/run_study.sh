@@ -3,7 +3,8 @@
 # (PYTHONPATH: the installed package may be an editable install of another checkout, which would otherwise
 # be what the Snakefile and every `bam` job import): one training job at a time on 2 cores, at nice 10,
 # runs cut short resuming from their checkpoints (--rerun-incomplete reruns the job, `bam train` picks up
-# its checkpoint). Records the worktree's commit in STUDY_COMMIT for publish_study.sh.
+# its checkpoint). A lock left by a Snakemake that was killed is removed first; a Snakemake still running in
+# the worktree is refused. Records the worktree's commit in STUDY_COMMIT for publish_study.sh.
 # With --estimate-after, once the runs are done it prices the same plan (`snakemake estimate`: a
 # calibration on this machine, best with nothing else running) and rebuilds the cost table, which then
 # sets the estimate beside the measured hours.
@@ -17,6 +18,13 @@ cd "$(git rev-parse --show-toplevel)"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 python -c 'import bam_core, os, sys; sys.exit(os.path.dirname(bam_core.__file__) != os.path.join(os.getcwd(), "bam_core"))' \
     || { echo "bam_core does not import from $PWD" >&2; exit 1; }
+running=$(for pid in $(pgrep -f snakemake || true); do
+    [ "$(readlink "/proc/$pid/cwd" 2>/dev/null)" != "$PWD" ] || echo "$pid"; done)
+[ -z "$running" ] || { echo "Snakemake already runs in $PWD (pid $(echo $running))" >&2; exit 1; }
+if [ -n "$(ls -A .snakemake/locks 2>/dev/null)" ]; then
+    echo "$(date -u '+%F %T') removing the lock of an interrupted run" >> study.log
+    snakemake --unlock --configfile "$CONFIG" >> study.log 2>&1
+fi
 git rev-parse HEAD > STUDY_COMMIT
 echo "$(date -u '+%F %T') start at $(cat STUDY_COMMIT)" >> study.log
 nice -n 10 snakemake --cores 2 --rerun-incomplete --configfile "$CONFIG" >> study.log 2>&1
