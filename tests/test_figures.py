@@ -75,3 +75,15 @@ def test_training_curve_without_runs_says_so(tmp_path):
     fig = figures.training_curve(tmp_path, "single-multi")
     assert fig.axes[0].texts[0].get_text() == "no training history for single-multi"
     matplotlib.pyplot.close(fig)
+
+
+@pytest.mark.parametrize("tasks, marked", [(["CoLA", "STS-B", "RTE"], False),
+                                           (["CoLA", "SST-2", "MRPC", "STS-B", "QQP", "MNLI", "QNLI", "RTE"], True)])
+def test_the_paper_avg_is_marked_only_over_its_eight_tasks(scores, tasks, marked):
+    raw = json.loads((FIXTURES / "report_settings.json").read_text())
+    raw["source"], raw["tasks"] = "glue_tsv", tasks
+    fig = figures.seed_distribution(scores, "Avg", parse(raw))
+    marks = [c for c in fig.axes[0].collections if c.get_label() == "paper median"]
+    # the paper's Table 1 Avg: Single 84.0, Multi 85.5, S->S 84.3, M->M 85.6, S->M 86.0
+    assert [sorted(m.get_offsets()[:, 1]) for m in marks] == ([[84.0, 84.3, 85.5, 85.6, 86.0]] if marked else [])
+    matplotlib.pyplot.close(fig)

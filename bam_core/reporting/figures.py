@@ -2,7 +2,7 @@
 
 One PNG per task (and Avg): every variant's seed distribution, a box over the seeds' scores with the
 seeds themselves as jittered points, the paper's median marked where it has one (real data only:
-synthetic scores are on another scale). `training_curve.png`: lambda and loss over training for the
+synthetic scores are on another scale; on Avg only when the run's Avg is over the paper's eight tasks). `training_curve.png`: lambda and loss over training for the
 first seed of the Single->Multi run (teacher annealing at work).
 """
 
@@ -21,7 +21,7 @@ import pandas as pd  # noqa: E402
 
 from bam_core.errors import BamError  # noqa: E402
 from bam_core.io import atomic_output  # noqa: E402
-from bam_core.reporting.paper import table1_score  # noqa: E402
+from bam_core.reporting.paper import TABLE1_COLUMNS, table1_score  # noqa: E402
 from bam_core.reporting.report_settings import ReportSettings, load  # noqa: E402
 from bam_core.reporting.stats import read_scores  # noqa: E402
 
@@ -42,6 +42,14 @@ def axis_label(variant: str, task: str, settings: ReportSettings) -> str:
     return settings.label(variant)
 
 
+def paper_median(variant: str, task: str, settings: ReportSettings) -> float | None:
+    """The paper's median to mark, None where it would compare unlike things: synthetic scores, or an Avg
+    over other tasks than the paper's eight."""
+    if settings.source == "synthetic" or (task == "Avg" and set(settings.tasks) != set(TABLE1_COLUMNS[1:])):
+        return None
+    return table1_score(variant, task)
+
+
 def seed_distribution(scores: pd.DataFrame, task: str, settings: ReportSettings):
     """Box + strip of each variant's seed scores on `task`; variants in the config's (the paper's) order."""
     variants = [v for v in settings.order if ((scores["variant"] == v) & (scores["task"] == task)).any()]
@@ -53,12 +61,12 @@ def seed_distribution(scores: pd.DataFrame, task: str, settings: ReportSettings)
     jitter = np.random.default_rng(0)  # fixed: the same scores give the same picture
     for pos, sample in zip(positions, samples):
         ax.scatter(pos + jitter.uniform(-0.15, 0.15, sample.size), sample, s=12, alpha=0.6, color="tab:blue")
-    if settings.source != "synthetic":
-        marks = [(pos, table1_score(v, task)) for pos, v in zip(positions, variants) if table1_score(v, task)]
-        if marks:
-            xs, ys = zip(*marks)
-            ax.scatter(xs, ys, marker="D", s=30, color="tab:red", zorder=3, label="paper median")
-            ax.legend(loc="best", fontsize=8)
+    marks = [(pos, paper_median(v, task, settings)) for pos, v in zip(positions, variants)]
+    marks = [(pos, m) for pos, m in marks if m is not None]
+    if marks:
+        xs, ys = zip(*marks)
+        ax.scatter(xs, ys, marker="D", s=30, color="tab:red", zorder=3, label="paper median")
+        ax.legend(loc="best", fontsize=8)
     ax.set_xticks(positions, [axis_label(v, task, settings) for v in variants], rotation=35, ha="right", fontsize=8)
     ax.set_ylabel(f"{task} dev score")
     ax.set_title(f"{task}: scores over seeds ({settings.source} data)")
