@@ -40,3 +40,21 @@ def test_calibration_of_tiny_units(tmp_path):
     assert set(result["eval"][0]["seconds_per_example"]) == {"train", "dev", "test"}
     assert result["startup_seconds"] > 0 and result["first_use_seconds"] >= 0 and set(result["load_seconds"]) == {"MRPC", "RTE"}
 
+
+
+def test_prediction_is_timed_on_samples_after_a_few_warm_up_batches(tmp_path, monkeypatch):
+    """Dev of 3,000 rows: 4 batches of 8 warm up, then 2,048 sampled rows of each split are timed (all 40 of
+    test, all of a train smaller than the sample); never the whole dev split, which costs minutes on MNLI."""
+    from bam_core.method import calibrate
+    from bam_core.method.batches import load_split
+    from tests.tiny_data import SIZES
+
+    tokens = write_tiny_tokens(tmp_path / "tokens", tasks=("RTE",), dev=3000)
+    data = {"RTE": {s: load_split(tokens, "RTE", s, 64) for s in ("train", "dev", "test")}}
+    predicted = []
+    monkeypatch.setattr(calibrate, "predict", lambda model, split, *args: predicted.append(split.idx.copy()))
+    rates = calibrate.eval_seconds_per_example(None, data, "RTE", 8, calibrate.torch.device("cpu"), None)
+    assert [len(rows) for rows in predicted] == [32, min(SIZES["RTE"], 2048), 2048, 40]
+    assert all(np.all(np.diff(rows) > 0) for rows in predicted)  # distinct rows, in the split's order
+    assert set(predicted[2]) < set(data["RTE"]["dev"].idx)
+    assert set(rates) == {"train", "dev", "test"}

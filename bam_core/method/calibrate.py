@@ -42,6 +42,7 @@ log = logging.getLogger("bam.calibrate")
 SPLITS = ("train", "dev", "test")
 EVAL_SAMPLE = 2048  # rows of a split timed for prediction (a random sample: same length mix)
 EPOCH_SAMPLE = 512  # batches of an epoch whose computed tokens give the mean a step is priced at
+WARMUP_BATCHES = 4  # prediction batches run untimed before the timed samples
 
 
 def _sync(device) -> float:
@@ -117,17 +118,25 @@ def time_unit(unit: dict, data: dict, model, optimizer, scheduler, rs, device, a
     return step_seconds, warm
 
 
+def random_rows(split, n: int, rng: np.random.Generator):
+    """A random n rows of a loaded split (all of it when smaller), in their order: the same length mix."""
+    rows = np.sort(rng.permutation(len(split))[:n])
+    return replace(split, idx=split.idx[rows], starts=split.starts[rows], lengths=split.lengths[rows],
+                   labels=split.labels[rows])
+
+
 def eval_seconds_per_example(model, data: dict, task: str, eval_batch_size: int, device, autocast) -> dict:
-    """Prediction seconds per example of each split, timed on a random sample of it."""
+    """Prediction seconds per example of each split, timed on a random sample of it, after a few batches of
+    dev warm the model up (a whole dev split would cost minutes on a CPU for MNLI, QQP or QNLI)."""
     rng = np.random.default_rng(0)
+    predict(model, random_rows(data[task]["dev"], WARMUP_BATCHES * eval_batch_size, rng), eval_batch_size,
+            device, autocast)
     out = {}
     for split in SPLITS:
-        d = data[task][split]
-        rows = np.sort(rng.permutation(len(d))[:EVAL_SAMPLE])
-        sample = replace(d, idx=d.idx[rows], starts=d.starts[rows], lengths=d.lengths[rows], labels=d.labels[rows])
+        sample = random_rows(data[task][split], EVAL_SAMPLE, rng)
         t0 = _sync(device)
         predict(model, sample, eval_batch_size, device, autocast)
-        out[split] = (_sync(device) - t0) / max(len(rows), 1)
+        out[split] = (_sync(device) - t0) / max(len(sample.idx), 1)
     return out
 
 
@@ -158,7 +167,6 @@ def calibrate(spec: dict, startup: float) -> dict:
             log.info("%s batch %d: %.4f s/step", "+".join(unit["tasks"]), unit["batch_size"], step_seconds)
         eval_rates = []
         for entry in spec["eval"]:
-            predict(model, data[entry["task"]]["dev"], entry["eval_batch_size"], device, autocast)  # warm-up
             rates = eval_seconds_per_example(model, data, entry["task"], entry["eval_batch_size"], device, autocast)
             eval_rates.append({**entry, "seconds_per_example": rates})
         t0 = time.perf_counter()
