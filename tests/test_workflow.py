@@ -106,6 +106,14 @@ def test_statistics_or_table_setting_reruns_only_statistics_and_tables(workspace
     assert dry_run_after(workspace, edit_table) == only_stats_and_tables
 
 
+def test_a_table_setting_that_reorders_the_variants_also_redraws_the_figures(workspace):
+    def reorder_table1(config):
+        config["tables"]["table1"]["variants"] = config["tables"]["table1"]["variants"][::-1]
+
+    assert dry_run_after(workspace, reorder_table1) == {"report_settings": 2, "stats": 5, "tables": 1,
+                                                         "markdown": 1, "figures": 1}
+
+
 def dry_run_after_code_edit(root, module, edit, *args):
     """Job counts of a dry run with `edit(source)` written into bam_core/`module`, then put back."""
     path = root / "bam_core" / module

@@ -313,8 +313,9 @@ class Plan:
         return "single-multi" if "single-multi" in self.variants else self.config["submission_variant"]
 
     def report_settings(self, with_statistics: bool) -> dict:
-        """Settings of the reporting steps; figures get no statistics or tables, so changing a
-        statistics or table setting reruns only statistics and tables."""
+        """Settings of the reporting steps; figures get no statistics or tables, only the variant order the
+        tables' lists imply, so a statistics setting, or a table setting that keeps that order, reruns only
+        statistics and tables."""
         settings = {
             "variants": {v: self._reported_variant(self.variants[v]) for v in self.reported},
             "tasks": list(self.tasks),
