@@ -107,6 +107,16 @@ def test_complete_submission_zip_in_the_servers_format(tmp_path):
     assert readme.endswith("Every file the GLUE server wants is here (results/submission.zip packs them).\n")
 
 
+def test_a_trained_wnli_still_submits_the_majority_class_and_says_so(tmp_path):
+    runs, data = _full(tmp_path)
+    _predictions(tmp_path / "runs-wnli", 0, {"WNLI": [0, 0, 0], "RTE": [0, 1, 1]})
+    out = tmp_path / "submission"
+    submission.write_submission(_scores({0: 70.0}), tmp_path / "runs-wnli", "single-multi", data, out)
+    assert (out / "WNLI.tsv").read_text() == "index\tprediction\n0\t1\n1\t1\n2\t1\n"  # not the run's 0s
+    assert ("  WNLI.tsv (3 rows): the majority class of its training set (entailment, 2 of 3) for every row: "
+            "as in the paper and BERT, this run's WNLI predictions are not used\n") in (out / "README.txt").read_text()
+
+
 def test_real_glue_row_counts(tmp_path):
     """A full-size submission: the server's row counts typed in, every file and the zip match them."""
     runs, data = _full(tmp_path, {task_of(n): rows for n, rows in GLUE_TEST_ROWS.items()})
@@ -117,7 +127,7 @@ def test_real_glue_row_counts(tmp_path):
 
 @pytest.mark.glue
 def test_typed_row_counts_equal_the_glue_test_files():
-    """The counts above against ../shared/glue's test files, where it has them (no MNLI, QQP or diagnostic/)."""
+    """The counts above against ../shared/glue's test files, where it has them (MNLI and QQP have none)."""
     from bam_core.data import glue_tsv
     from bam_core.data.tasks import get_task
 

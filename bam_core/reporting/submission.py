@@ -2,8 +2,8 @@
 
 The paper's Table 2 procedure: of the variant's seeds, take the one with the best average dev score
 and write its test predictions as the GLUE leaderboard's TSV files (`index<TAB>prediction`, rows in
-idx order, the server's labels). AX is predicted by the MNLI head; WNLI, left out of training as in
-BERT and the paper, gets the majority class of its training set. Every file is checked against the
+idx order, the server's labels). AX is predicted by the MNLI head; WNLI gets the majority class of its
+training set, as in BERT and the paper (which leave it out of training), even where a config trains it. Every file is checked against the
 test split it answers (every row, nothing else, labels in the server's vocabulary) before any is
 written. An experiment without every task writes the files it can and a README naming the rest and why
 (not trained, or no test file in the data source: MNLI's and QQP's in ../shared/glue); `bam submission-zip`
@@ -90,8 +90,9 @@ def test_file_absent(data_dir: str | Path, task: str) -> bool:
     return path.exists() and bool(parquet_metadata(path).get(ABSENT_KEY))
 
 
-def majority_rows(data_dir: str | Path, task: str) -> tuple[pd.DataFrame, str] | None:
-    """Every test row labelled with the training set's most frequent class (ties: the lower index)."""
+def majority_rows(data_dir: str | Path, task: str, trained: bool = False) -> tuple[pd.DataFrame, str] | None:
+    """Every test row labelled with the training set's most frequent class (ties: the lower index), also
+    when the variant trained on the task (its predictions are not used: the paper's and BERT's procedure)."""
     labels, idx = split_column(data_dir, task, "train", "label"), split_column(data_dir, task, "test", "idx")
     if labels is None or idx is None:
         return None
@@ -99,8 +100,10 @@ def majority_rows(data_dir: str | Path, task: str) -> tuple[pd.DataFrame, str] |
         raise BamError(f"{Path(data_dir) / task / 'train.parquet'}: no training rows to take the majority class of")
     counts = np.bincount(labels.astype(np.int64), minlength=get_task(task).num_outputs)
     majority = int(np.argmax(counts))
+    why = ("as in the paper and BERT, this run's WNLI predictions are not used" if trained
+           else "WNLI is left out of training, as in the paper and BERT")
     note = (f"the majority class of its training set ({get_task(task).labels[majority]}, {counts[majority]} of "
-            f"{len(labels)}) for every row: WNLI is left out of training, as in the paper and BERT")
+            f"{len(labels)}) for every row: {why}")
     return pd.DataFrame({"idx": idx, "prediction": float(majority)}), note
 
 
@@ -125,7 +128,7 @@ def submission_files(preds: pd.DataFrame, data_dir) -> tuple[dict[str, pd.DataFr
     files, notes, absent = {}, {}, []
     for task, name in SERVER_FILES.items():
         if task == MAJORITY:
-            made = majority_rows(data_dir, task)
+            made = majority_rows(data_dir, task, trained=bool((preds["task"] == task).any()))
             if made is None:
                 absent.append(task)
                 continue
