@@ -4,7 +4,9 @@
 # be what the Snakefile and every `bam` job import): one training job at a time on 2 cores, at nice 10,
 # runs cut short resuming from their checkpoints (--rerun-incomplete reruns the job, `bam train` picks up
 # its checkpoint). A lock left by a Snakemake that was killed is removed first; a Snakemake still running in
-# the worktree is refused. Records the worktree's commit in STUDY_COMMIT for publish_study.sh.
+# the worktree is refused. Records the worktree's commit in STUDY_COMMIT for publish_study.sh, and in
+# study.log when each start was last seen running (study.alive, rewritten every minute): a run's metrics.json
+# counts its wall time from its last checkpoint's, so the log is what gives an interrupted study's hours.
 # With --estimate-after, once the runs are done it prices the same plan (`snakemake estimate`: a
 # calibration on this machine, best with nothing else running) and rebuilds the cost table, which then
 # sets the estimate beside the measured hours.
@@ -21,12 +23,16 @@ python -c 'import bam_core, os, sys; sys.exit(os.path.dirname(bam_core.__file__)
 running=$(for pid in $(pgrep -f snakemake || true); do
     [ "$(readlink "/proc/$pid/cwd" 2>/dev/null)" != "$PWD" ] || echo "$pid"; done)
 [ -z "$running" ] || { echo "Snakemake already runs in $PWD (pid $(echo $running))" >&2; exit 1; }
+[ ! -f study.alive ] || echo "$(cat study.alive) last seen running" >> study.log
 if [ -n "$(ls -A .snakemake/locks 2>/dev/null)" ]; then
     echo "$(date -u '+%F %T') removing the lock of an interrupted run" >> study.log
     snakemake --unlock --configfile "$CONFIG" >> study.log 2>&1
 fi
 git rev-parse HEAD > STUDY_COMMIT
 echo "$(date -u '+%F %T') start at $(cat STUDY_COMMIT)" >> study.log
+while sleep 60; do date -u '+%F %T' > study.alive.tmp && mv study.alive.tmp study.alive; done > /dev/null 2>&1 &
+ALIVE=$!
+trap 'kill $ALIVE 2>/dev/null; rm -f study.alive' EXIT
 nice -n 10 snakemake --cores 2 --rerun-incomplete --configfile "$CONFIG" >> study.log 2>&1
 if [ "$ESTIMATE_AFTER" = --estimate-after ]; then
     snakemake estimate --cores 2 --rerun-incomplete --configfile "$CONFIG" >> study.log 2>&1

@@ -61,12 +61,16 @@ def test_a_fresh_study_runs_once_and_records_its_commit(worktree):
 def test_the_lock_of_a_killed_snakemake_is_removed_before_resuming(worktree):
     (worktree / ".snakemake" / "locks").mkdir(parents=True)
     (worktree / ".snakemake" / "locks" / "0.input.lock").write_text("")
+    (worktree / "study.alive").write_text("2026-12-07 08:40:01\n")  # the killed start's last minute
     assert run_study(worktree, "--estimate-after").returncode == 0
     assert calls(worktree) == [f"--unlock --configfile {CONFIG}",
                                f"--cores 2 --rerun-incomplete --configfile {CONFIG}",
                                f"estimate --cores 2 --rerun-incomplete --configfile {CONFIG}",
                                f"--cores 2 --configfile {CONFIG}"]
-    assert "removing the lock of an interrupted run" in (worktree / "study.log").read_text()
+    log = (worktree / "study.log").read_text().splitlines()
+    assert log[0] == "2026-12-07 08:40:01 last seen running"
+    assert log[1].endswith(" removing the lock of an interrupted run") and " start at " in log[2]
+    assert not (worktree / "study.alive").exists()  # a study that ends leaves no last-seen time
 
 
 def test_a_snakemake_still_running_in_the_worktree_is_refused(worktree):

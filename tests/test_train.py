@@ -212,7 +212,12 @@ def test_single_mode_preempted_in_second_task_resumes_identically(tmp_path, monk
             run(spec)
     state = torch.load(Path(spec["resume_dir"]) / "resume.pt", weights_only=False)
     assert list(state["finished"]) == ["RTE"] and state["unit"] == ["STS-B"] and state["step"] == 7
-    run(spec)
+    assert state["wall"] > 0
+    state["wall"] = 1000.0  # the earlier attempt's wall time, to its checkpoint, counts in metrics.json
+    torch.save(state, Path(spec["resume_dir"]) / "resume.pt")
+    started = time.perf_counter()
+    wall = run(spec)["wall_seconds"]
+    assert 1000.0 < wall <= 1000.0 + time.perf_counter() - started
     pd.testing.assert_frame_equal(reference, predictions(spec))
 
 

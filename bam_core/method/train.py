@@ -91,8 +91,10 @@ def load_data(spec: RunSpec) -> dict:
     return data
 
 
-def train_unit(spec: RunSpec, tasks: list[str], data: dict, device, autocast, stop, state, finished) -> dict:
-    """Train one model on `tasks` (all of them in multi mode, one in single mode) and evaluate it."""
+def train_unit(spec: RunSpec, tasks: list[str], data: dict, device, autocast, stop, state, finished,
+               wall=lambda: 0.0) -> dict:
+    """Train one model on `tasks` (all of them in multi mode, one in single mode) and evaluate it.
+    wall: the run's wall seconds so far, kept in each checkpoint so that a resumed run's metrics count them."""
     parts = [data["train"][t] for t in tasks]
     if spec.double_unordered:
         parts = [double_unordered(p) if p.task.name in UNORDERED_TASKS else p for p in parts]
@@ -131,7 +133,7 @@ def train_unit(spec: RunSpec, tasks: list[str], data: dict, device, autocast, st
             "spec": spec.to_dict(), "unit": tasks, "finished": finished, "step": at_step,
             "model": model.state_dict(), "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(), "rng": ckpt.rng_state(), "history": history,
-            "counters": counters})
+            "counters": counters, "wall": wall()})
 
     bar = tqdm(total=total, initial=step, desc="+".join(tasks), disable=None, dynamic_ncols=True)
     start = time.perf_counter()
@@ -272,7 +274,7 @@ def train(spec: RunSpec, keep_resume: bool = False) -> dict:
     data = load_data(spec)
     state = ckpt.load_resume(spec.resume_dir, spec.to_dict())
     finished = state["finished"] if state else {}
-    earlier_wall = state.get("wall", 0.0) if state else 0.0  # a resumed run's wall time counts its earlier part
+    earlier_wall = state.get("wall", 0.0) if state else 0.0  # a resumed run's earlier attempts, to their checkpoint
 
     def wall():
         return earlier_wall + time.perf_counter() - start
@@ -284,7 +286,7 @@ def train(spec: RunSpec, keep_resume: bool = False) -> dict:
             if key in finished:
                 continue
             unit_state = state if state and state["unit"] == unit else None
-            finished[key] = train_unit(spec, unit, data, device, autocast, stop, unit_state, finished)
+            finished[key] = train_unit(spec, unit, data, device, autocast, stop, unit_state, finished, wall)
             if i + 1 < len(units) or keep_resume:  # remember finished units across preemption
                 ckpt.save_resume(spec.resume_dir, {"spec": spec.to_dict(), "unit": None, "finished": finished,
                                                    "wall": wall()})
