@@ -14,6 +14,10 @@
 #   python -c "import all_minilm_l6_v2 as m; m.extract_model('models')"
 #   nohup bash scripts/run_study.sh workflow/configs/glue8-minilm.yaml --estimate-after &    # log: study.log
 set -euo pipefail
+# nice reaches only the processes of one session: the kernel's autogroups share the CPU equally between
+# sessions. So the study runs in a session of its own, niced as a whole, and yields to other work.
+[ "$(cut -d' ' -f6 /proc/$$/stat)" = $$ ] || exec setsid --wait bash "$0" "$@"
+{ echo 10 > /proc/self/autogroup; } 2>/dev/null || true
 CONFIG=${1:?give the study config, e.g. workflow/configs/glue8-minilm.yaml}
 ESTIMATE_AFTER=${2:-}
 cd "$(git rev-parse --show-toplevel)"
