@@ -14,8 +14,8 @@
 #   python -c "import all_minilm_l6_v2 as m; m.extract_model('models')"
 #   nohup bash scripts/run_study.sh workflow/configs/glue8-minilm.yaml --estimate-after &    # log: study.log
 set -euo pipefail
-# nice reaches only the processes of one session: the kernel's autogroups share the CPU equally between
-# sessions. So the study runs in a session of its own, niced as a whole, and yields to other work.
+# nice orders processes only within one autogroup (each setsid starts one), and the kernel shares the CPU
+# equally between autogroups. So the study takes an autogroup of its own, niced as a whole, to yield.
 [ "$(cut -d' ' -f6 /proc/$$/stat)" = $$ ] || exec setsid --wait bash "$0" "$@"
 { echo 10 > /proc/self/autogroup; } 2>/dev/null || true
 CONFIG=${1:?give the study config, e.g. workflow/configs/glue8-minilm.yaml}

@@ -32,7 +32,7 @@ def worktree(tmp_path):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "snakemake").write_text(f'#!/bin/sh\necho "$*" >> {tmp_path}/calls\n'
-                                       f"echo $(cut -d' ' -f6 /proc/$$/stat) $(cat /proc/$$/autogroup) > {tmp_path}/session\n")
+                                       f"echo $(cut -d' ' -f6 /proc/$$/stat) $(cat /proc/$$/autogroup) > {tmp_path}/autogroup\n")
     (bin_dir / "snakemake").chmod(0o755)
     (bin_dir / "python").symlink_to(sys.executable)
     return tree
@@ -61,12 +61,12 @@ def test_a_fresh_study_runs_once_and_records_its_commit(worktree):
 
 @pytest.mark.skipif(not Path("/proc/self/autogroup").exists() or os.geteuid() != 0,
                     reason="needs the kernel's autogroups, and root to renice one")
-def test_the_study_runs_in_a_session_of_its_own_niced_as_a_whole(worktree):
-    """Processes of one session share an autogroup, and the CPU is shared between autogroups whatever
-    each process's nice: only the group's nice makes the study yield to a test run in another session."""
+def test_the_study_runs_in_an_autogroup_of_its_own_niced_as_a_whole(worktree):
+    """The CPU is shared between autogroups (one per setsid) whatever each process's nice: only the
+    group's nice makes the study yield to, say, a test run started from another terminal."""
     assert run_study(worktree).returncode == 0
-    session, group, word, nice = (worktree.parent / "session").read_text().split()
-    assert int(session) != os.getsid(0) and group.startswith("/autogroup-") and (word, nice) == ("nice", "10")
+    leader, group, word, nice = (worktree.parent / "autogroup").read_text().split()
+    assert int(leader) != os.getsid(0) and group.startswith("/autogroup-") and (word, nice) == ("nice", "10")
 
 
 def test_the_lock_of_a_killed_snakemake_is_removed_before_resuming(worktree):
