@@ -4,6 +4,7 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -82,6 +83,18 @@ def test_table4_by_hand(by_hand):
     # lambda = 0: 79.5 80 81 82 -> 80.5, 3.0 below Single->Multi's 83.5; all four below all of the reference's:
     # p = 1/70, Holm 2/70: one star
     assert "Single$\\rightarrow$Multi & 83.5 & 83.5 \\\\\n$\\lambda$ = 0 & -3.0$^{*}$ & -3.0$^{*}$ \\\\" in by_hand["table4"]
+
+
+def test_table4_without_ablations_has_no_rows():
+    """A config that names no ablation (`table4: {variants: []}`): the reference's row alone would compare
+    nothing, so the table is empty, as Table 3 without pairs ("No rows" in the Markdown)."""
+    spec = {"reference": "single-multi", "variants": [], "two_sided": []}
+    settings = SimpleNamespace(table=lambda name: spec, statistics=SimpleNamespace(levels=(0.05, 0.01, 0.001)))
+    r = SimpleNamespace(settings=settings, columns=["Avg", "RTE"], label=str, median=lambda v, t: 83.5,
+                        p_holm=lambda *key: 1.0)
+    assert tables.table4(r).empty and list(tables.table4(r).columns) == ["Avg", "RTE"]
+    spec["two_sided"] = ["single-multi-single-multi"]
+    assert len(tables.table4(r)) == 2  # a two-sided row is an ablation too
 
 
 def test_table5_by_hand(by_hand):

@@ -126,8 +126,12 @@ def table3(r: Report) -> pd.DataFrame:
 
 
 def table4(r: Report) -> pd.DataFrame:
+    """The reference's medians, then each ablation's difference from it; no rows without an ablation (the
+    reference alone compares nothing), as Table 3 without pairs."""
     spec, levels = r.settings.table("table4"), r.settings.statistics.levels
     ref = spec["reference"]
+    if not spec["variants"] and not spec.get("two_sided"):
+        return pd.DataFrame(columns=r.columns)
     rows = {r.label(ref): [number(r.median(ref, t)) for t in r.columns]}
     for v in spec["variants"]:
         rows[r.label(v)] = [number(r.median(v, t) - r.median(ref, t), signed=True)
