@@ -87,6 +87,20 @@ def test_seed_counts_leave_out_nan_scores():
     assert counts.to_dict("index") == {"Single": {"Avg": "--", "RTE": "2"}, "Multi": {"Avg": "--", "RTE": "2"}}
 
 
+def test_seed_averages_show_each_seeds_avg_of_the_models_on_all_tasks():
+    rows = [("single", 0, "CoLA", 20.0), ("single", 0, "RTE", 60.0), ("single", 0, "Avg", 40.0),
+            ("single", 1, "CoLA", 30.0), ("single", 1, "RTE", 61.0), ("single", 1, "Avg", 45.5),
+            ("multi", 0, "CoLA", 25.0), ("multi", 0, "RTE", 64.04), ("multi", 0, "Avg", 44.52),
+            ("rte-mnli", 0, "RTE", 70.0), ("rte-mnli", 0, "Avg", 70.0)]  # trained on RTE (and MNLI) only
+    scores = pd.DataFrame(rows, columns=["variant", "seed", "task", "score"])
+    settings = report_settings.parse({"variants": {v: {"label": label} for v, label in (
+        ("single", "Single"), ("multi", "Multi"), ("rte-mnli", "RTE+MNLI"))}, "tasks": ["CoLA", "RTE"],
+        "source": "glue_tsv"})
+    cells = markdown.seed_averages(tables.Report(scores, {}, settings), scores)
+    assert cells.to_dict("index") == {"Single": {"Seed 0": "40.0", "Seed 1": "45.5"},
+                                      "Multi": {"Seed 0": "44.5", "Seed 1": "--"}}
+
+
 def test_cost_rows_of_single_grid_runs_carry_singles_label_and_alpha():
     cost = pd.DataFrame({"variant": ["multi", "single.alpha0.9"], "runs": [3, 15], "wall_hours": [1.15, 3.84],
                          "gpu_hours": [0.0, 0.0], "median_examples_per_second": [58.9, 23.8]})
@@ -117,7 +131,7 @@ def test_render_has_every_table_with_the_latex_medians_and_stars(results):
                       "### Table 4: ablations", "### Table 5: which tasks help RTE",
                       "### The paper beside this run: GLUE dev medians",
                       "### The paper beside this run: Headline numbers of Tables 3-5",
-                      "### Seeds per median", "### Training cost"]
+                      "### Seeds per median", "### Avg by seed", "### Training cost"]
     assert str(results) not in md
 
 

@@ -89,6 +89,18 @@ def seed_counts(r: tables.Report, scores: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(cells, index=[r.label(v) for v in variants], columns=r.columns)
 
 
+def seed_averages(r: tables.Report, scores: pd.DataFrame) -> pd.DataFrame:
+    """Each seed's Avg for every reported variant scored on all of the run's tasks (a Table 5 model trained on
+    fewer has an Avg over other tasks): whether one model beats another seed by seed, which medians hide."""
+    scored = scores.dropna(subset=["score"])
+    tasks = set(r.settings.tasks)
+    variants = [v for v in r.settings.labels if tasks <= set(scored.loc[scored["variant"] == v, "task"])]
+    avg = scored[scored["task"] == "Avg"].pivot(index="variant", columns="seed", values="score")
+    seeds = sorted(avg.columns) if len(variants) else []
+    cells = [[tables.number(avg.at[v, s]) for s in seeds] for v in variants]
+    return pd.DataFrame(cells, index=[r.label(v) for v in variants], columns=[f"Seed {s}" for s in seeds])
+
+
 def cost_cells(r: tables.Report, cost: pd.DataFrame) -> pd.DataFrame:
     shown = pd.DataFrame({"Runs": cost["runs"].astype(str), "Wall hours": cost["wall_hours"].map("{:.2f}".format),
                           "GPU hours": cost["gpu_hours"].map("{:.2f}".format),
@@ -119,6 +131,8 @@ def render(results: str | Path) -> str:
     scores = read_scores(results / "scores.parquet")
     out.append(section("Seeds per median", "Seeds with a score behind each median (NaN scores left out).",
                        seed_counts(r, scores)))
+    out.append(section("Avg by seed", "Each seed's Avg, the mean of its task scores, for the models trained on "
+                       "all of the run's tasks.", seed_averages(r, scores)))
     cost_path = results / "tables" / "cost.parquet"
     if cost_path.exists():
         out.append(section("Training cost", "Runs, wall hours summed over runs (GPU hours: runs on CUDA) and the "
