@@ -96,7 +96,7 @@ def seed_averages(r: tables.Report, scores: pd.DataFrame) -> pd.DataFrame:
     tasks = set(r.settings.tasks)
     variants = [v for v in r.settings.labels if tasks <= set(scored.loc[scored["variant"] == v, "task"])]
     avg = scored[scored["task"] == "Avg"].pivot(index="variant", columns="seed", values="score")
-    seeds = sorted(avg.columns) if len(variants) else []
+    seeds = sorted(avg.columns)
     cells = [[tables.number(avg.at[v, s]) for s in seeds] for v in variants]
     return pd.DataFrame(cells, index=[r.label(v) for v in variants], columns=[f"Seed {s}" for s in seeds])
 
